@@ -1,0 +1,41 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+# Only Python 3.11+ is assumed; uv is installed from PyPI into .tools/ if absent.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: env run test test-unit bench schemas lint clean
+
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check "uv>=0.5"
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock shared/pyproject.toml $(wildcard services/*/pyproject.toml)
+	$(UV) sync --frozen --all-packages
+	touch $@
+
+env: $(VENV)/.synced
+
+run: env ## start NATS (embedded unless NATS_URL is set) and all four services
+	$(PY) deploy/local/runner.py
+
+test: env ## the whole suite: unit, integration (real NATS, SQLite and PostgreSQL), e2e
+	$(VENV)/bin/pytest
+
+test-unit: env
+	$(VENV)/bin/pytest tests/unit
+
+schemas: env ## regenerate the committed JSON Schemas and AsyncAPI documents
+	$(PY) -m ips_shared.contracts.schemas docs/schemas
+	for s in enrollment certification notifications directory; do \
+	  $(VENV)/bin/ips-$$s asyncapi > docs/asyncapi/$$s.json; done
+
+lint: env
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) .tools

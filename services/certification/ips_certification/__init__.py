@@ -1,0 +1,3 @@
+"""Certification: the hours ledger, the versioned policy and status over time."""
+
+SERVICE = "certification"

@@ -1,0 +1,3 @@
+"""Enrollment: Peer Support 101, applications, intakes, cohorts and attendance."""
+
+SERVICE = "enrollment"

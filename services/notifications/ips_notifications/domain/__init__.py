@@ -1,0 +1,1 @@
+"""Notification rules: plain functions and classes, no I/O."""

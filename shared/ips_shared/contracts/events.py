@@ -1,0 +1,266 @@
+"""The event catalogue: one payload model and one subject per event.
+
+Payloads carry ids, codes, dates and quantities only: never a diagnosis, a lived-experience
+detail or free text about a person's health. Hours are `Decimal`; times are aware.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, ClassVar
+
+from pydantic import AwareDatetime, Field, StringConstraints
+
+from . import subjects
+from .envelope import EventPayload
+
+Ident = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+PersonId = Ident
+IntakeId = Annotated[
+    str,
+    StringConstraints(pattern=r"^\d{4}-(spring|summer|fall|winter)$"),
+    Field(examples=["2027-spring"]),
+]
+
+
+class HoursCategory(StrEnum):
+    CONTINUING_EDUCATION = "continuing_education"
+    SKILL_BUILDING = "skill_building"
+    CO_REFLECTION = "co_reflection"
+    VOLUNTEER_SERVICE = "volunteer_service"
+
+
+class Transport(StrEnum):
+    OWN_CAR = "own_car"
+    MILEAGE_REIMBURSEMENT = "mileage_reimbursement"
+    NEEDS_RIDE = "needs_ride"
+
+
+class CertificationStatus(StrEnum):
+    TRAINED = "trained"
+    CERTIFIED = "certified"
+    AT_RISK = "at_risk"
+    LAPSED = "lapsed"
+    SUSPENDED = "suspended"
+    WITHDRAWN = "withdrawn"
+
+
+class ReviewOutcome(StrEnum):
+    AFFIRMED = "affirmed"
+    NOT_AFFIRMED = "not_affirmed"
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+
+
+class HoursRejectionCode(StrEnum):
+    INVALID_PAYLOAD = "invalid_payload"
+    UNKNOWN_PERSON = "unknown_person"
+    NON_POSITIVE_HOURS = "non_positive_hours"
+    DAILY_LIMIT_EXCEEDED = "daily_limit_exceeded"
+    FUTURE_DATE = "future_date"
+    BEFORE_RECORD_BEGAN = "before_record_began"
+    UNKNOWN_CATEGORY = "unknown_category"
+    SOURCE_MISMATCH = "source_mismatch"
+
+
+# Enrollment ---------------------------------------------------------------------------
+
+
+class PeerSupport101Completed(EventPayload):
+    event_type: ClassVar[str] = "PeerSupport101Completed"
+    subject: ClassVar[str] = subjects.PS101_COMPLETED
+
+    person_id: PersonId
+    session_id: Ident
+    completed_on: date
+
+
+class ApplicationSubmitted(EventPayload):
+    event_type: ClassVar[str] = "ApplicationSubmitted"
+    subject: ClassVar[str] = subjects.APPLICATION_SUBMITTED
+
+    application_id: Ident
+    person_id: PersonId
+    intake: IntakeId
+    submitted_at: AwareDatetime
+    transport: Transport
+    work_settings: tuple[str, ...] = ()
+
+
+class ApplicationAccepted(EventPayload):
+    event_type: ClassVar[str] = "ApplicationAccepted"
+    subject: ClassVar[str] = subjects.APPLICATION_ACCEPTED
+
+    application_id: Ident
+    person_id: PersonId
+    intake: IntakeId
+    cohort_id: Ident
+
+
+class ApplicationWaitlisted(EventPayload):
+    event_type: ClassVar[str] = "ApplicationWaitlisted"
+    subject: ClassVar[str] = subjects.APPLICATION_WAITLISTED
+
+    application_id: Ident
+    person_id: PersonId
+    intake: IntakeId
+    position: int = Field(ge=1)
+
+
+class ApplicationDeclined(EventPayload):
+    event_type: ClassVar[str] = "ApplicationDeclined"
+    subject: ClassVar[str] = subjects.APPLICATION_DECLINED
+
+    application_id: Ident
+    person_id: PersonId
+    intake: IntakeId
+    reason_code: str = Field(min_length=1, max_length=64)
+
+
+class ApplicationWithdrawn(EventPayload):
+    event_type: ClassVar[str] = "ApplicationWithdrawn"
+    subject: ClassVar[str] = subjects.APPLICATION_WITHDRAWN
+
+    application_id: Ident
+    person_id: PersonId
+    intake: IntakeId
+
+
+class TrainingDayAttended(EventPayload):
+    event_type: ClassVar[str] = "TrainingDayAttended"
+    subject: ClassVar[str] = subjects.TRAINING_DAY_ATTENDED
+
+    person_id: PersonId
+    cohort_id: Ident
+    day: int = Field(ge=1, le=8)
+    attended_on: date
+
+
+class TrainingCompleted(EventPayload):
+    event_type: ClassVar[str] = "TrainingCompleted"
+    subject: ClassVar[str] = subjects.TRAINING_COMPLETED
+
+    person_id: PersonId
+    cohort_id: Ident
+    completed_on: date
+
+
+# Hours: the partner-facing contract ----------------------------------------------------
+
+
+class HoursLogged(EventPayload):
+    """Published by trainers, OBH and partners on `ips.hours.logged.<source_id>`.
+
+    The envelope `source` is `partner/<source_id>` (or `service/<name>`, `trainer/<id>`).
+    """
+
+    event_type: ClassVar[str] = "HoursLogged"
+    subject: ClassVar[str] = subjects.HOURS_LOGGED_ALL
+
+    person_id: PersonId
+    category: HoursCategory
+    hours: Decimal = Field(description="A decimal number of hours, for example 1.5")
+    activity_date: date
+    note: str | None = Field(default=None, max_length=200)
+
+    def subject_for(self, source: str) -> str:
+        return subjects.hours_logged_subject(source)
+
+
+class HoursRejected(EventPayload):
+    """The answer to a rejected `HoursLogged`, on `ips.hours.rejected.<source_id>`."""
+
+    event_type: ClassVar[str] = "HoursRejected"
+    subject: ClassVar[str] = subjects.HOURS_REJECTED_ALL
+
+    rejected_event_id: str = Field(min_length=1, max_length=128)
+    reason_code: HoursRejectionCode
+    reason: str = Field(max_length=500)
+
+
+# Certification -----------------------------------------------------------------------
+
+
+class CertificationStatusChanged(EventPayload):
+    event_type: ClassVar[str] = "CertificationStatusChanged"
+    subject: ClassVar[str] = subjects.CERTIFICATION_STATUS_CHANGED
+
+    person_id: PersonId
+    old_status: CertificationStatus | None
+    new_status: CertificationStatus
+    reason_code: str = Field(min_length=1, max_length=64)
+    effective_date: date
+    policy_version: str = Field(min_length=1, max_length=32)
+    caused_by: tuple[str, ...] = Field(default=(), description="Ids of the events that led to it")
+    certificate_number: str | None = None
+
+
+class ReviewDue(EventPayload):
+    event_type: ClassVar[str] = "ReviewDue"
+    subject: ClassVar[str] = subjects.REVIEW_DUE
+
+    person_id: PersonId
+    due_date: date
+
+
+class ReviewCompleted(EventPayload):
+    event_type: ClassVar[str] = "ReviewCompleted"
+    subject: ClassVar[str] = subjects.REVIEW_COMPLETED
+
+    person_id: PersonId
+    reviewed_on: date
+    outcome: ReviewOutcome
+
+
+# Notifications -----------------------------------------------------------------------
+
+
+class NotificationDelivered(EventPayload):
+    event_type: ClassVar[str] = "NotificationDelivered"
+    subject: ClassVar[str] = subjects.NOTIFICATION_DELIVERED
+
+    notification_id: Ident
+    person_id: PersonId
+    reason: str = Field(min_length=1, max_length=64)
+    channel: Channel
+    delivered_at: AwareDatetime
+
+
+class NotificationFailed(EventPayload):
+    event_type: ClassVar[str] = "NotificationFailed"
+    subject: ClassVar[str] = subjects.NOTIFICATION_FAILED
+
+    notification_id: Ident
+    person_id: PersonId
+    reason: str = Field(min_length=1, max_length=64)
+    channel: Channel
+    failure_code: str = Field(min_length=1, max_length=64)
+    final: bool
+
+
+CATALOGUE: tuple[type[EventPayload], ...] = (
+    PeerSupport101Completed,
+    ApplicationSubmitted,
+    ApplicationAccepted,
+    ApplicationWaitlisted,
+    ApplicationDeclined,
+    ApplicationWithdrawn,
+    TrainingDayAttended,
+    TrainingCompleted,
+    HoursLogged,
+    HoursRejected,
+    CertificationStatusChanged,
+    ReviewDue,
+    ReviewCompleted,
+    NotificationDelivered,
+    NotificationFailed,
+)
+
+BY_TYPE: dict[tuple[str, int], type[EventPayload]] = {
+    (model.event_type, model.schema_version): model for model in CATALOGUE
+}

@@ -1,0 +1,65 @@
+"""NATS subjects: `ips.<area>.<entity>.<fact>`.
+
+Hours subjects end in the reporting source's token, so that a partner's credentials can
+be limited to its own subject (`ips.hours.logged.<source_id>`).
+"""
+
+import re
+
+PS101_COMPLETED = "ips.enrollment.ps101.completed"
+APPLICATION_SUBMITTED = "ips.enrollment.application.submitted"
+APPLICATION_ACCEPTED = "ips.enrollment.application.accepted"
+APPLICATION_WAITLISTED = "ips.enrollment.application.waitlisted"
+APPLICATION_DECLINED = "ips.enrollment.application.declined"
+APPLICATION_WITHDRAWN = "ips.enrollment.application.withdrawn"
+TRAINING_DAY_ATTENDED = "ips.enrollment.training_day.attended"
+TRAINING_COMPLETED = "ips.enrollment.training.completed"
+
+HOURS_LOGGED_PREFIX = "ips.hours.logged"
+HOURS_REJECTED_PREFIX = "ips.hours.rejected"
+HOURS_LOGGED_ALL = f"{HOURS_LOGGED_PREFIX}.*"
+HOURS_REJECTED_ALL = f"{HOURS_REJECTED_PREFIX}.*"
+
+CERTIFICATION_STATUS_CHANGED = "ips.certification.status.changed"
+REVIEW_DUE = "ips.certification.review.due"
+REVIEW_COMPLETED = "ips.certification.review.completed"
+
+NOTIFICATION_DELIVERED = "ips.notifications.notification.delivered"
+NOTIFICATION_FAILED = "ips.notifications.notification.failed"
+
+DEAD_LETTER_PREFIX = "ips.deadletter"
+
+# A partner id is a lower-case slug; internal sources are `service/<name>` and
+# `trainer/<id>`, whose tokens carry a prefix no partner id may start with.
+SOURCE_TOKEN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+INTERNAL_PREFIXES = {"service": "service-", "trainer": "trainer-"}
+
+
+class InvalidSource(ValueError):
+    """The envelope `source` is not one an hours subject can be derived from."""
+
+
+def source_token(source: str) -> str:
+    """The subject token for an envelope source: `partner/smhc` -> `smhc`."""
+    kind, _, ident = source.partition("/")
+    if not SOURCE_TOKEN.match(ident):
+        raise InvalidSource(f"source {source!r} must be <kind>/<lower-case slug>")
+    if kind == "partner":
+        if ident.startswith(tuple(INTERNAL_PREFIXES.values())):
+            raise InvalidSource(f"partner id {ident!r} uses a reserved prefix")
+        return ident
+    if kind in INTERNAL_PREFIXES:
+        return INTERNAL_PREFIXES[kind] + ident
+    raise InvalidSource(f"source kind {kind!r} is not partner, service or trainer")
+
+
+def hours_logged_subject(source: str) -> str:
+    return f"{HOURS_LOGGED_PREFIX}.{source_token(source)}"
+
+
+def hours_rejected_subject(token: str) -> str:
+    return f"{HOURS_REJECTED_PREFIX}.{token}"
+
+
+def dead_letter_subject(service: str, consumer: str) -> str:
+    return f"{DEAD_LETTER_PREFIX}.{service}.{consumer}"

@@ -1,0 +1,1 @@
+"""Reliable messaging: transactional outbox, idempotent inbox, explicit-ack batch consumers."""

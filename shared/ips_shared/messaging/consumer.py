@@ -1,0 +1,303 @@
+"""Explicit-ack batch consumers with an idempotent inbox and a dead-letter stream.
+
+A durable pull consumer hands over up to `batch_size` messages at a time. The batch is
+applied in one transaction: the inbox is checked with one query, the effects and the
+inbox rows commit together, then every message is acknowledged. If the transaction
+fails, the batch is replayed one message per transaction so that one bad event cannot
+hold back the others: a failing message is negatively acknowledged with a backoff delay
+and, at its last delivery, written to the service's dead-letter stream with the reason.
+A payload that fails validation is never retried: it goes to the dead-letter stream at
+once.
+
+Order: events sharing a `partitionkey` (for example a person id) are applied in stream
+order. While one of them waits for redelivery, later events with the same key are held
+back (negatively acknowledged until it is applied or dead-lettered). That guarantee
+holds within one consumer process; replicas would need subject partitioning.
+"""
+
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import structlog
+from faststream import Context
+from faststream.middlewares import AckPolicy
+from faststream.nats import JStream, NatsBroker, PullSub
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy as ServerAckPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from pydantic import TypeAdapter, ValidationError, WithJsonSchema
+
+from ..contracts.envelope import MSG_ID_HEADER, CloudEvent, EnvelopeHead, EventPayload
+from ..contracts.schemas import inline_refs
+from ..contracts.streams import StreamSpec
+from ..contracts.subjects import dead_letter_subject
+from .unit_of_work import UnitOfWork
+
+log = structlog.get_logger("ips.consumer")
+
+Apply = Callable[[UnitOfWork, Sequence[CloudEvent[Any]]], None]
+"""Applies events in order inside the given unit of work (runs in a worker thread)."""
+
+DEAD_LETTER_REASON = "Ips-Dead-Letter-Reason"
+DEAD_LETTER_ERROR = "Ips-Dead-Letter-Error"
+ORIGINAL_SUBJECT = "Ips-Original-Subject"
+ORIGINAL_SEQUENCE = "Ips-Original-Sequence"
+ORIGINAL_EVENT_ID = "Ips-Event-Id"
+DELIVERIES = "Ips-Deliveries"
+
+
+class UnknownEventType(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """What one durable consumer reads and how it retries."""
+
+    service: str
+    name: str
+    stream: StreamSpec
+    subject: str
+    events: tuple[type[EventPayload], ...]
+    batch_size: int = 200
+    batch_timeout_seconds: float = 0.05
+    max_deliver: int = 5
+    backoff_seconds: tuple[float, ...] = (1.0, 5.0, 15.0, 30.0, 60.0)
+    ack_wait_seconds: float = 60.0
+    description: str = ""
+    models: dict[tuple[str, int], TypeAdapter[Any]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        adapters = {
+            (model.event_type, model.schema_version): TypeAdapter(CloudEvent[model])  # type: ignore[valid-type]
+            for model in self.events
+        }
+        object.__setattr__(self, "models", adapters)
+
+    def backoff(self, deliveries: int) -> float:
+        return self.backoff_seconds[min(deliveries, len(self.backoff_seconds)) - 1]
+
+    def parse(self, body: bytes) -> CloudEvent[Any]:
+        head = EnvelopeHead.model_validate_json(body)
+        adapter = self.models.get((head.type, head.schemaversion))
+        if adapter is None:
+            raise UnknownEventType(f"{head.type} v{head.schemaversion} is not consumed here")
+        return adapter.validate_json(body)
+
+    def server_config(self) -> ConsumerConfig:
+        # The server keeps redelivering (no server-side max_deliver): the consumer decides
+        # when a message is dead-lettered, so nothing is dropped without a trace.
+        return ConsumerConfig(
+            durable_name=self.name,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=ServerAckPolicy.EXPLICIT,
+            ack_wait=self.ack_wait_seconds,
+            max_ack_pending=max(1000, self.batch_size * 4),
+            filter_subject=self.subject,
+        )
+
+
+@dataclass
+class _Blocker:
+    sequence: int
+    retry_at: float
+
+
+class BatchConsumer:
+    """Binds a `ConsumerSpec` and an `Apply` function to a broker."""
+
+    def __init__(
+        self,
+        spec: ConsumerSpec,
+        unit_of_work: Callable[[], UnitOfWork],
+        apply: Apply,
+        broker: NatsBroker,
+    ) -> None:
+        self.spec = spec
+        self._unit_of_work = unit_of_work
+        self._apply = apply
+        self._broker = broker
+        self._blocked: dict[str, _Blocker] = {}
+        self._jetstream: JetStreamContext | None = None
+        self._register()
+
+    def _register(self) -> None:
+        spec = self.spec
+        subscriber = self._broker.subscriber(
+            spec.subject,
+            stream=JStream(spec.stream.name, declare=False),
+            durable=spec.name,
+            config=spec.server_config(),
+            pull_sub=PullSub(spec.batch_size, timeout=spec.batch_timeout_seconds, batch=True),
+            ack_policy=AckPolicy.MANUAL,
+            decoder=_raw_bodies,
+            title=f"{spec.service}.{spec.name}",
+            description=spec.description or None,
+        )
+
+        # The AsyncAPI document shows the envelope schema, while the bodies stay raw bytes:
+        # `handle_batch` validates them, so a bad one is dead-lettered, not redelivered.
+        documented = Annotated[Any, WithJsonSchema(_envelope_schema(spec.events))]
+
+        async def handle(
+            events: list[documented],  # type: ignore[valid-type]
+            message: Any = Context("message"),
+        ) -> None:
+            await self.handle_batch(message.raw_message)
+
+        subscriber(handle)
+
+    # -- processing ---------------------------------------------------------------------
+
+    async def handle_batch(self, messages: Sequence[Msg]) -> None:
+        ready: list[tuple[Msg, CloudEvent[Any]]] = []
+        for message in messages:
+            if (message.metadata.num_delivered or 1) > self.spec.max_deliver * 3:
+                # Delivered again and again without ever finishing (a crash mid-batch, say).
+                await self._dead_letter(
+                    message, "delivery_limit", "never finished processing", event_id=None
+                )
+                continue
+            try:
+                event = self.spec.parse(message.data)
+            except (ValidationError, UnknownEventType, ValueError) as error:
+                await self._dead_letter(message, "invalid_payload", _describe(error), event_id=None)
+                continue
+            if self._held_back(message, event):
+                await message.nak(delay=self._hold_delay(event))
+                continue
+            ready.append((message, event))
+        if not ready:
+            return
+        try:
+            await asyncio.to_thread(self._apply_in_one_transaction, [event for _, event in ready])
+        except Exception:
+            log.info("consumer.batch_failed_replaying_singly", consumer=self.spec.name, size=len(ready))
+            await self._apply_one_by_one(ready)
+            return
+        for message, event in ready:
+            self._release(event, message)
+            await message.ack()
+
+    def _apply_in_one_transaction(self, events: list[CloudEvent[Any]]) -> None:
+        consumer = self.spec.name
+        with self._unit_of_work() as uow:
+            applied = uow.applied_among(consumer, (event.id for event in events))
+            fresh: list[CloudEvent[Any]] = []
+            for event in events:
+                if event.id not in applied:
+                    applied.add(event.id)  # a copy later in the same batch is a duplicate too
+                    fresh.append(event)
+            if fresh:
+                self._apply(uow, fresh)
+                uow.mark_applied(consumer, [event.id for event in fresh])
+            uow.commit()
+        if len(fresh) < len(events):
+            log.debug("consumer.duplicates_skipped", consumer=consumer, count=len(events) - len(fresh))
+
+    async def _apply_one_by_one(self, ready: list[tuple[Msg, CloudEvent[Any]]]) -> None:
+        for message, event in ready:
+            if self._held_back(message, event):
+                await message.nak(delay=self._hold_delay(event))
+                continue
+            try:
+                await asyncio.to_thread(self._apply_in_one_transaction, [event])
+            except Exception as error:
+                await self._failed(message, event, error)
+                continue
+            self._release(event, message)
+            await message.ack()
+
+    async def _failed(self, message: Msg, event: CloudEvent[Any], error: Exception) -> None:
+        deliveries = message.metadata.num_delivered or 1
+        context = {**event.log_context(), "consumer": self.spec.name, "deliveries": deliveries}
+        if deliveries >= self.spec.max_deliver:
+            log.error("consumer.giving_up", error=type(error).__name__, **context)
+            await self._dead_letter(message, "handler_failed", _describe(error), event_id=event.id)
+            self._release(event, message)
+            return
+        delay = self.spec.backoff(deliveries)
+        log.warning("consumer.retry_later", error=type(error).__name__, retry_in=delay, **context)
+        if event.partitionkey is not None:
+            self._blocked[event.partitionkey] = _Blocker(
+                message.metadata.sequence.stream, time.monotonic() + delay
+            )
+        await message.nak(delay=delay)
+
+    # -- per-key order ------------------------------------------------------------------
+
+    def _held_back(self, message: Msg, event: CloudEvent[Any]) -> bool:
+        key = event.partitionkey
+        if key is None or key not in self._blocked:
+            return False
+        return self._blocked[key].sequence != message.metadata.sequence.stream
+
+    def _hold_delay(self, event: CloudEvent[Any]) -> float:
+        blocker = self._blocked[event.partitionkey]  # type: ignore[index]
+        return max(0.1, blocker.retry_at - time.monotonic() + 0.1)
+
+    def _release(self, event: CloudEvent[Any], message: Msg) -> None:
+        key = event.partitionkey
+        if key is not None and key in self._blocked:
+            if self._blocked[key].sequence == message.metadata.sequence.stream:
+                del self._blocked[key]
+
+    # -- dead letters -------------------------------------------------------------------
+
+    async def _dead_letter(self, message: Msg, error_code: str, reason: str, *, event_id: str | None) -> None:
+        sequence = message.metadata.sequence.stream
+        headers = {
+            MSG_ID_HEADER: f"{self.spec.name}:{sequence}",
+            DEAD_LETTER_ERROR: error_code,
+            DEAD_LETTER_REASON: reason,
+            ORIGINAL_SUBJECT: message.subject,
+            ORIGINAL_SEQUENCE: str(sequence),
+            DELIVERIES: str(message.metadata.num_delivered or 1),
+        }
+        if event_id:
+            headers[ORIGINAL_EVENT_ID] = event_id
+        try:
+            if self._jetstream is None:
+                self._jetstream = self._broker.connection.jetstream()
+            await self._jetstream.publish(
+                dead_letter_subject(self.spec.service, self.spec.name), message.data, headers=headers
+            )
+        except Exception as error:
+            log.error("consumer.dead_letter_failed", error=type(error).__name__, sequence=sequence)
+            await message.nak(delay=self.spec.backoff(1))
+            return
+        log.warning(
+            "consumer.dead_lettered",
+            consumer=self.spec.name,
+            error_code=error_code,
+            event_id=event_id,
+            sequence=sequence,
+        )
+        await message.term()
+
+
+async def _raw_bodies(message: Any, _default_decoder: Any) -> list[bytes]:
+    """Keep the bodies as bytes: validation happens in `ConsumerSpec.parse`, where a
+    failure leads to the dead-letter stream instead of an endless redelivery."""
+    return [raw.data for raw in message.raw_message]
+
+
+def _envelope_schema(events: Sequence[type[EventPayload]]) -> dict[str, Any]:
+    schemas = [inline_refs(CloudEvent[model].model_json_schema()) for model in events]  # type: ignore[valid-type]
+    return schemas[0] if len(schemas) == 1 else {"oneOf": schemas}
+
+
+def _describe(error: Exception) -> str:
+    """A reason for operators; validation errors name fields, never echo input values."""
+    if isinstance(error, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc']) or '<root>'}: {item['msg']}"
+            for item in error.errors(include_input=False, include_url=False)
+        )
+        return f"validation failed: {problems}"[:1000]
+    return f"{type(error).__name__}: {error}"[:1000]

@@ -1,0 +1,33 @@
+"""Column sets for the outbox and inbox tables.
+
+These are not tables: each service declares its own `outbox` and `inbox` tables from
+them in its `db/` package, because each service owns its database and its migrations.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from ..db import UTCDateTime
+
+
+class OutboxColumns(SQLModel):
+    """An event written in the same transaction as the state change that caused it."""
+
+    position: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=128, unique=True)
+    subject: str = Field(max_length=255)
+    event_type: str = Field(max_length=128)
+    payload: bytes
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+
+
+class InboxColumns(SQLModel):
+    """An event a consumer has applied; recorded in the transaction of its effect."""
+
+    consumer: str = Field(primary_key=True, max_length=64)
+    event_id: str = Field(primary_key=True, max_length=128)
+    applied_at: datetime = Field(sa_type=UTCDateTime)

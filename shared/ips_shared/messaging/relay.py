@@ -1,0 +1,163 @@
+"""The outbox relay: publishes committed events to JetStream, in order, at least once.
+
+A row is marked published only after JetStream acknowledged it; `Nats-Msg-Id` carries
+the event id so a re-publish within the stream's duplicate window is dropped by the
+server, and consumers' inboxes drop anything older. While NATS is down the rows stay
+and the relay retries with exponential backoff.
+
+On PostgreSQL the rows are claimed with `FOR UPDATE SKIP LOCKED` and held until marked,
+so several relays (replicas of one service) never publish the same row concurrently.
+SQLite has one writer per file, so there the relay reads, publishes and marks in short
+transactions and must run once per database (which the single process guarantees).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import NamedTuple
+
+import structlog
+from nats.js import JetStreamContext
+from sqlalchemy import Engine, delete, update
+from sqlmodel import Session, col, select
+
+from ..contracts.envelope import MSG_ID_HEADER
+from ..db import new_session, utcnow
+from .records import OutboxColumns
+
+log = structlog.get_logger("ips.outbox")
+PURGE_EVERY_SECONDS = 3600.0
+
+
+class PendingRow(NamedTuple):
+    position: int
+    event_id: str
+    subject: str
+    payload: bytes
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: Engine,
+        outbox: type[OutboxColumns],
+        jetstream: Callable[[], JetStreamContext],
+        *,
+        batch_size: int = 500,
+        poll_seconds: float = 0.5,
+        publish_timeout: float = 5.0,
+        max_backoff_seconds: float = 30.0,
+        keep_published: timedelta = timedelta(days=7),
+    ) -> None:
+        self._engine = engine
+        self._outbox = outbox
+        self._jetstream = jetstream
+        self._batch_size = batch_size
+        self._poll_seconds = poll_seconds
+        self._publish_timeout = publish_timeout
+        self._max_backoff = max_backoff_seconds
+        self._keep_published = keep_published
+        self._locks_rows = engine.dialect.name == "postgresql"
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.healthy = True
+
+    def wake(self) -> None:
+        """Ask for a publish pass now; safe to call from any thread."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        failures = 0
+        last_purge = 0.0
+        while True:
+            try:
+                await self.publish_pending()
+                if time.monotonic() - last_purge > PURGE_EVERY_SECONDS:
+                    await asyncio.to_thread(self._purge_published)
+                    last_purge = time.monotonic()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                failures += 1
+                self.healthy = False
+                delay = min(self._max_backoff, 0.25 * 2**failures)
+                log.warning("outbox.publish_failed", error=type(error).__name__, retry_in=delay)
+                await asyncio.sleep(delay)
+                continue
+            if failures:
+                log.info("outbox.recovered", after_failures=failures)
+            failures, self.healthy = 0, True
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+            self._wake.clear()
+
+    async def publish_pending(self) -> int:
+        """Publish everything unpublished; returns how many rows were published."""
+        total = 0
+        while True:
+            published = await self._publish_batch()
+            total += published
+            if published < self._batch_size:
+                return total
+
+    async def _publish_batch(self) -> int:
+        session = new_session(self._engine)
+        try:
+            rows = await asyncio.to_thread(self._claim, session)
+            if not rows:
+                return 0
+            if not self._locks_rows:
+                session.rollback()  # SQLite: do not hold the write lock while publishing
+            results = await asyncio.gather(*(self._publish(row) for row in rows), return_exceptions=True)
+            done = [row.position for row, result in zip(rows, results, strict=True) if result is None]
+            await asyncio.to_thread(self._mark_published, session, done)
+            failed = [result for result in results if isinstance(result, BaseException)]
+            if failed:
+                raise failed[0]
+            log.debug("outbox.published", count=len(done))
+            return len(done)
+        finally:
+            await asyncio.to_thread(session.close)
+
+    def _claim(self, session: Session) -> Sequence[PendingRow]:
+        table = self._outbox
+        query = (
+            select(table.position, table.event_id, table.subject, table.payload)
+            .where(col(table.published_at).is_(None))
+            .order_by(col(table.position))
+            .limit(self._batch_size)
+        )
+        if self._locks_rows:
+            query = query.with_for_update(skip_locked=True)
+        return [PendingRow(*row) for row in session.exec(query)]
+
+    async def _publish(self, row: PendingRow) -> None:
+        await self._jetstream().publish(
+            row.subject,
+            row.payload,
+            timeout=self._publish_timeout,
+            headers={MSG_ID_HEADER: row.event_id},
+        )
+
+    def _mark_published(self, session: Session, positions: list[int]) -> None:
+        if positions:
+            table = self._outbox
+            session.connection().execute(
+                update(table).where(col(table.position).in_(positions)).values(published_at=utcnow())
+            )
+        session.commit()
+
+    def _purge_published(self) -> None:
+        table = self._outbox
+        cutoff = utcnow() - self._keep_published
+        with new_session(self._engine) as session:
+            session.connection().execute(
+                delete(table).where(col(table.published_at).is_not(None), col(table.published_at) < cutoff)
+            )
+            session.commit()

@@ -1,0 +1,110 @@
+"""One database transaction holding a state change, the events it emits and the inbox."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Engine, insert
+from sqlmodel import Session, col, select
+
+from ..contracts.envelope import CloudEvent, EventPayload
+from ..db import new_session, utcnow
+from .records import InboxColumns, OutboxColumns
+
+
+class UnitOfWork:
+    """Use as a context manager; nothing is kept unless `commit()` is called.
+
+    `causing_event` is set by a consumer while it applies an event, so that events
+    emitted in reaction carry its correlation id.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        source: str,
+        outbox: type[OutboxColumns],
+        inbox: type[InboxColumns],
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self._engine = engine
+        self.source = source
+        self._outbox = outbox
+        self._inbox = inbox
+        self._after_commit = after_commit
+        self._emitted = 0
+        self.causing_event: CloudEvent[Any] | None = None
+        self.session: Session
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = new_session(self._engine)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.session.rollback()
+        self.session.close()
+
+    def emit(
+        self,
+        data: EventPayload,
+        *,
+        partition_key: str | None = None,
+        subject: str | None = None,
+        correlation_id: str | None = None,
+    ) -> CloudEvent[Any]:
+        """Queue an event for publishing once this transaction commits."""
+        cause = self.causing_event
+        envelope = CloudEvent.wrap(
+            data,
+            source=self.source,
+            correlation_id=correlation_id or (cause.correlationid if cause else None),
+            partition_key=partition_key,
+        )
+        self.session.add(
+            self._outbox(
+                event_id=envelope.id,
+                subject=subject or envelope.nats_subject,
+                event_type=envelope.type,
+                payload=envelope.to_json(),
+                created_at=utcnow(),
+            )
+        )
+        self._emitted += 1
+        return envelope
+
+    def applied_among(self, consumer: str, event_ids: Iterable[str]) -> set[str]:
+        """Which of these events this consumer has applied already (one query)."""
+        ids = list(event_ids)
+        if not ids:
+            return set()
+        table = self._inbox
+        rows = self.session.exec(
+            select(table.event_id).where(table.consumer == consumer, col(table.event_id).in_(ids))
+        )
+        return set(rows)
+
+    def mark_applied(self, consumer: str, event_ids: Sequence[str]) -> None:
+        if not event_ids:
+            return
+        now = utcnow()
+        self.session.connection().execute(
+            insert(self._inbox),
+            [{"consumer": consumer, "event_id": event_id, "applied_at": now} for event_id in event_ids],
+        )
+
+    def commit(self) -> None:
+        self.session.commit()
+        if self._emitted and self._after_commit:
+            self._after_commit()
+        self._emitted = 0
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]

@@ -1,0 +1,220 @@
+"""What every service process is made of: broker, database, outbox relay, consumers,
+health endpoints and the AsyncAPI document. A service adds its tables, use cases,
+subscribers and HTTP routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from faststream.nats import NatsBroker
+from faststream.specification import AsyncAPI
+from nats.js import JetStreamContext
+from sqlalchemy import text
+
+from .contracts import streams
+from .contracts.envelope import CloudEvent, EventPayload
+from .db import create_db_engine
+from .messaging.consumer import Apply, BatchConsumer, ConsumerSpec
+from .messaging.records import InboxColumns, OutboxColumns
+from .messaging.relay import OutboxRelay
+from .messaging.streams import declare_streams, wait_for_streams
+from .messaging.unit_of_work import UnitOfWork
+from .settings import ServiceSettings
+
+log = structlog.get_logger("ips.runtime")
+
+
+class ServiceRuntime:
+    def __init__(
+        self,
+        name: str,
+        settings: ServiceSettings,
+        *,
+        outbox: type[OutboxColumns],
+        inbox: type[InboxColumns],
+        version: str = "0.1.0",
+        description: str = "",
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.description = description
+        self.version = version
+        self.engine = create_db_engine(settings.database_url)
+        self._outbox = outbox
+        self._inbox = inbox
+        # FastStream logs two lines per message at the level given here: keep them at
+        # DEBUG; consumers log batches and failures themselves, with event ids.
+        self.broker = NatsBroker(
+            settings.nats_url,
+            logger=logging.getLogger(f"ips.{name}.broker"),
+            log_level=logging.DEBUG,
+            graceful_timeout=15.0,
+            max_reconnect_attempts=-1,
+        )
+        self.relay = OutboxRelay(
+            self.engine, outbox, self.jetstream, poll_seconds=settings.relay_poll_seconds
+        )
+        self.consumers: list[BatchConsumer] = []
+        self._jetstream: JetStreamContext | None = None
+        self._relay_task: asyncio.Task[None] | None = None
+
+    # -- building blocks for the service ----------------------------------------------
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(
+            self.engine,
+            source=f"service/{self.name}",
+            outbox=self._outbox,
+            inbox=self._inbox,
+            after_commit=self.relay.wake,
+        )
+
+    def consume(
+        self,
+        name: str,
+        stream: streams.StreamSpec,
+        subject: str,
+        events: Sequence[type[Any]],
+        apply: Apply,
+        description: str = "",
+    ) -> BatchConsumer:
+        spec = ConsumerSpec(
+            service=self.name,
+            name=name,
+            stream=stream,
+            subject=subject,
+            events=tuple(events),
+            batch_size=self.settings.consumer_batch_size,
+            max_deliver=self.settings.consumer_max_deliver,
+            description=description,
+        )
+        consumer = BatchConsumer(spec, self.unit_of_work, apply, self.broker)
+        self.consumers.append(consumer)
+        return consumer
+
+    def publishes(self, *events: type[EventPayload]) -> None:
+        """Document the events this service emits (through its outbox) in its AsyncAPI."""
+        for model in events:
+            self.broker.publisher(
+                model.subject,
+                schema=CloudEvent[model],  # type: ignore[valid-type]
+                title=f"{model.subject}:{model.event_type}",
+                description=(model.__doc__ or "").strip() or None,
+            )
+
+    def jetstream(self) -> JetStreamContext:
+        if self._jetstream is None:
+            self._jetstream = self.broker.connection.jetstream()
+        return self._jetstream
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def provision(self) -> None:
+        """Declare the streams this service owns (also done at every start)."""
+        await self.broker.connect()
+        try:
+            await declare_streams(self.jetstream(), streams.owned_by(self.name))
+        finally:
+            await self.broker.stop()
+
+    async def start(self) -> None:
+        await self.broker.connect()
+        await declare_streams(self.jetstream(), streams.owned_by(self.name))
+        consumed = {c.spec.stream.name: c.spec.stream for c in self.consumers}
+        await wait_for_streams(
+            self.jetstream(),
+            [spec for spec in consumed.values() if spec.owner != self.name],
+            self.settings.stream_wait_seconds,
+        )
+        await self.broker.start()
+        self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox-relay")
+        log.info("service.started", http_port=self.settings.http_port)
+
+    async def stop(self) -> None:
+        if self._relay_task is not None:
+            self._relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._relay_task
+        try:
+            await self.broker.stop()
+        except Exception as error:  # NATS gone already: nothing left to drain
+            log.warning("service.broker_stop_failed", error=type(error).__name__)
+        self.engine.dispose()
+        log.info("service.stopped")
+
+    async def readiness(self) -> dict[str, bool]:
+        nats_ok = _connected(self.broker)
+        try:
+            await asyncio.to_thread(self._ping_database)
+            database_ok = True
+        except Exception:
+            database_ok = False
+        return {"nats": nats_ok, "database": database_ok}
+
+    def _ping_database(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    # -- outward faces -----------------------------------------------------------------
+
+    def asyncapi(self) -> dict[str, Any]:
+        specification = AsyncAPI(
+            self.broker,
+            title=f"ips-{self.name}",
+            version=self.version,
+            description=self.description,
+            schema_version="3.0.0",
+        )
+        return specification.to_specification().to_jsonable()
+
+    def http_app(self, *routers: APIRouter) -> FastAPI:
+        runtime = self
+
+        @contextlib.asynccontextmanager
+        async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+            await runtime.start()
+            try:
+                yield
+            finally:
+                await runtime.stop()
+
+        app = FastAPI(
+            title=f"ips-{self.name}", version=self.version, description=self.description,
+            lifespan=lifespan,
+        )
+        app.state.runtime = self
+
+        @app.get("/healthz", tags=["health"])
+        async def healthz() -> dict[str, str]:
+            """The process is up."""
+            return {"status": "ok"}
+
+        @app.get("/readyz", tags=["health"])
+        async def readyz() -> JSONResponse:
+            """NATS is connected and the database answers."""
+            checks = await runtime.readiness()
+            ready = all(checks.values())
+            return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
+
+        @app.get("/asyncapi.json", tags=["docs"])
+        async def asyncapi() -> dict[str, Any]:
+            """The events this service publishes and consumes."""
+            return runtime.asyncapi()
+
+        for router in routers:
+            app.include_router(router)
+        return app
+
+
+def _connected(broker: NatsBroker) -> bool:
+    try:
+        return bool(broker.connection.is_connected)
+    except Exception:
+        return False

@@ -1,0 +1,49 @@
+"""Settings from the environment, one prefix per service (for example `ENROLLMENT_`)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Literal, TypeVar
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .logs import LogFormat
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs; a service subclass sets its own `env_prefix`."""
+
+    model_config = SettingsConfigDict(extra="ignore", validate_default=True)
+
+    database_url: str = Field(
+        min_length=1, description="SQLAlchemy URL of the service's own database"
+    )
+    nats_url: str = Field(default="nats://127.0.0.1:4222", pattern=r"^(nats|tls)://")
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(ge=1, le=65535)
+    log_format: LogFormat = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    relay_poll_seconds: float = Field(default=0.5, gt=0)
+    consumer_batch_size: int = Field(default=200, ge=1, le=5000)
+    consumer_max_deliver: int = Field(default=5, ge=1, le=100)
+    stream_wait_seconds: float = Field(
+        default=60.0, ge=0, description="How long to wait at start for streams other services own"
+    )
+
+
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+
+def load_settings(settings_class: type[SettingsT]) -> SettingsT:
+    """Read the settings or stop the process with a message naming each bad variable."""
+    try:
+        return settings_class()
+    except ValidationError as error:
+        prefix = settings_class.model_config.get("env_prefix", "")
+        lines = [f"{settings_class.__name__}: invalid or missing settings:"]
+        for problem in error.errors():
+            variable = prefix + "_".join(str(part) for part in problem["loc"]).upper()
+            lines.append(f"  {variable}: {problem['msg']}")
+        print("\n".join(lines), file=sys.stderr)
+        raise SystemExit(2) from None
