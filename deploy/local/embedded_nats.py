@@ -42,7 +42,9 @@ def nats_server_binary() -> str:
 
 
 class EmbeddedNats:
-    def __init__(self, store_dir: Path, port: int | None = None, log_file: Path | None = None) -> None:
+    def __init__(
+        self, store_dir: Path, port: int | None = None, log_file: Path | None = None
+    ) -> None:
         self.store_dir = store_dir
         self.port = port or free_port()
         self.monitor_port = free_port()
@@ -56,16 +58,27 @@ class EmbeddedNats:
     def start(self, timeout: float = 20.0) -> None:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         command = [
-            nats_server_binary(), "--jetstream", "--store_dir", str(self.store_dir),
-            "--addr", "127.0.0.1", "--port", str(self.port),
-            "--http_port", str(self.monitor_port), "--log", str(self.log_file),
+            nats_server_binary(),
+            "--jetstream",
+            "--store_dir",
+            str(self.store_dir),
+            "--addr",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--http_port",
+            str(self.monitor_port),
+            "--log",
+            str(self.log_file),
         ]
         self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + timeout
         health = f"http://127.0.0.1:{self.monitor_port}/healthz?js-enabled-only=true"
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(f"nats-server exited with {self._process.returncode}; see {self.log_file}")
+                raise RuntimeError(
+                    f"nats-server exited with {self._process.returncode}; see {self.log_file}"
+                )
             try:
                 with urllib.request.urlopen(health, timeout=1) as answer:
                     if answer.status == 200:

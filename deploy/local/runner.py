@@ -1,8 +1,9 @@
 """`make run`: the whole system on one machine, on embedded defaults.
 
 Starts a real nats-server with JetStream (data under .data/nats, reused across runs)
-unless NATS_URL is set, migrates each service's SQLite database under .data/, then runs the four services as separate processes, streaming
-their logs, until Ctrl-C stops everything.
+unless NATS_URL is set, migrates each service's SQLite database under .data/, then
+runs the four services as separate processes, streaming their logs, until Ctrl-C
+stops everything.
 
 Environment: NATS_URL (use that server), IPS_DATA_DIR (default .data), IPS_NATS_PORT
 (default 4222, another free port if taken), IPS_HTTP_PORT (first service port, default
@@ -24,7 +25,9 @@ SERVICES = ("enrollment", "certification", "notifications", "directory")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def service_env(service: str, nats_url: str, data_dir: Path, port: int, log_format: str) -> dict[str, str]:
+def service_env(
+    service: str, nats_url: str, data_dir: Path, port: int, log_format: str
+) -> dict[str, str]:
     prefix = service.upper() + "_"
     return {
         **os.environ,

@@ -93,6 +93,7 @@ class ServiceRuntime:
             events=tuple(events),
             batch_size=self.settings.consumer_batch_size,
             max_deliver=self.settings.consumer_max_deliver,
+            backoff_seconds=self.settings.consumer_backoff_seconds,
             description=description,
         )
         consumer = BatchConsumer(spec, self.unit_of_work, apply, self.broker)
@@ -133,11 +134,16 @@ class ServiceRuntime:
             [spec for spec in consumed.values() if spec.owner != self.name],
             self.settings.stream_wait_seconds,
         )
-        await self.broker.start()
+        # The broker's own subscribers only describe channels (see BatchConsumer): the
+        # consumers pull for themselves, so the broker is connected, never started.
+        for consumer in self.consumers:
+            await consumer.start()
         self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox-relay")
         log.info("service.started", http_port=self.settings.http_port)
 
     async def stop(self) -> None:
+        for consumer in self.consumers:
+            await consumer.stop()
         if self._relay_task is not None:
             self._relay_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -186,7 +192,9 @@ class ServiceRuntime:
                 await runtime.stop()
 
         app = FastAPI(
-            title=f"ips-{self.name}", version=self.version, description=self.description,
+            title=f"ips-{self.name}",
+            version=self.version,
+            description=self.description,
             lifespan=lifespan,
         )
         app.state.runtime = self

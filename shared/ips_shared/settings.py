@@ -27,6 +27,11 @@ class ServiceSettings(BaseSettings):
     relay_poll_seconds: float = Field(default=0.5, gt=0)
     consumer_batch_size: int = Field(default=200, ge=1, le=5000)
     consumer_max_deliver: int = Field(default=5, ge=1, le=100)
+    consumer_backoff_seconds: tuple[float, ...] = Field(
+        default=(1.0, 5.0, 15.0, 30.0, 60.0),
+        min_length=1,
+        description="Delay before redelivery after the 1st, 2nd, ... failure (last one repeats)",
+    )
     stream_wait_seconds: float = Field(
         default=60.0, ge=0, description="How long to wait at start for streams other services own"
     )

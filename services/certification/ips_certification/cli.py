@@ -6,7 +6,9 @@ from . import SERVICE
 from .app import create_app
 from .settings import CertificationSettings
 
-cli = service_cli(SERVICE, CertificationSettings, create_app, Path(__file__).parent / "db" / "migrations")
+cli = service_cli(
+    SERVICE, CertificationSettings, create_app, Path(__file__).parent / "db" / "migrations"
+)
 
 
 def main() -> None:

@@ -53,6 +53,4 @@ def router(service: EnrollmentService) -> APIRouter:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(EnrollmentError)
     async def enrollment_error(_request: Request, error: EnrollmentError) -> JSONResponse:
-        return JSONResponse(
-            {"code": error.code, "detail": str(error)}, status_code=error.status
-        )
+        return JSONResponse({"code": error.code, "detail": str(error)}, status_code=error.status)

@@ -10,7 +10,8 @@ from ips_shared.contracts import events
 from ips_shared.runtime import ServiceRuntime
 from ips_shared.settings import ServiceSettings
 
-from . import SERVICE, __doc__ as description
+from . import SERVICE
+from . import __doc__ as description
 from .api import install_error_handlers, router
 from .db.tables import Inbox, Outbox
 from .domain.intakes import IntakeCalendar

@@ -6,7 +6,9 @@ from . import SERVICE
 from .app import create_app
 from .settings import EnrollmentSettings
 
-cli = service_cli(SERVICE, EnrollmentSettings, create_app, Path(__file__).parent / "db" / "migrations")
+cli = service_cli(
+    SERVICE, EnrollmentSettings, create_app, Path(__file__).parent / "db" / "migrations"
+)
 
 
 def main() -> None:

@@ -26,7 +26,8 @@ def _record_due(uow: UnitOfWork, notices: Sequence[tuple[DueNotice, CloudEvent[A
     occasions = {notice.occasion for notice, _ in notices}
     query = select(DueNotification.person_id, DueNotification.reason, DueNotification.occasion)
     known = {
-        tuple(row) for row in uow.session.exec(query.where(col(DueNotification.occasion).in_(occasions)))
+        tuple(row)
+        for row in uow.session.exec(query.where(col(DueNotification.occasion).in_(occasions)))
     }
     for notice, event in notices:
         key = (notice.person_id, str(notice.reason), notice.occasion)

@@ -35,6 +35,7 @@ class EventPayload(BaseModel):
 
 
 DataT = TypeVar("DataT", bound=EventPayload)
+OPTIONAL_ATTRIBUTES = ("correlationid", "partitionkey")
 
 
 def new_event_id() -> str:
@@ -95,7 +96,9 @@ class CloudEvent(BaseModel, Generic[DataT]):
         return self.data.subject_for(self.source)
 
     def to_json(self) -> bytes:
-        return self.model_dump_json(exclude_none=True).encode()
+        """Optional envelope attributes are left out when unset; `data` is kept whole."""
+        unset = {name for name in OPTIONAL_ATTRIBUTES if getattr(self, name) is None}
+        return self.model_dump_json(exclude=unset).encode()
 
     def log_context(self) -> dict[str, str | None]:
         """What a log line about this event may carry: ids, never payload."""
@@ -118,4 +121,3 @@ class EnvelopeHead(BaseModel):
     schemaversion: int = 1
     correlationid: str | None = None
     partitionkey: str | None = None
-

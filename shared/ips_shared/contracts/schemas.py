@@ -6,6 +6,7 @@ files are checked against the models by a test, so a contract cannot drift unsee
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -40,7 +41,7 @@ def event_schemas() -> dict[str, dict[str, Any]]:
     for model in CATALOGUE:
         schema = inline_refs(CloudEvent[model].model_json_schema())  # type: ignore[valid-type]
         schema["title"] = model.event_type
-        schema["description"] = (model.__doc__ or model.event_type).strip()
+        schema["description"] = inspect.cleandoc(model.__doc__ or model.event_type)
         schema["x-subject"] = model.subject
         schema["x-schema-version"] = model.schema_version
         documents[f"{model.event_type}.v{model.schema_version}.json"] = schema

@@ -39,19 +39,27 @@ class StreamSpec:
 
 
 ENROLLMENT = StreamSpec(
-    "ENROLLMENT", ("ips.enrollment.>",), "enrollment",
+    "ENROLLMENT",
+    ("ips.enrollment.>",),
+    "enrollment",
     "Peer Support 101, applications, cohorts and training attendance",
 )
 HOURS = StreamSpec(
-    "HOURS", (f"{subjects.HOURS_LOGGED_PREFIX}.*", f"{subjects.HOURS_REJECTED_PREFIX}.*"),
-    "certification", "Hours reported by trainers, OBH and partners, and the rejections",
+    "HOURS",
+    (f"{subjects.HOURS_LOGGED_PREFIX}.*", f"{subjects.HOURS_REJECTED_PREFIX}.*"),
+    "certification",
+    "Hours reported by trainers, OBH and partners, and the rejections",
 )
 CERTIFICATION = StreamSpec(
-    "CERTIFICATION", ("ips.certification.>",), "certification",
+    "CERTIFICATION",
+    ("ips.certification.>",),
+    "certification",
     "Certification status changes and reviews",
 )
 NOTIFICATIONS = StreamSpec(
-    "NOTIFICATIONS", ("ips.notifications.>",), "notifications",
+    "NOTIFICATIONS",
+    ("ips.notifications.>",),
+    "notifications",
     "Notification delivery outcomes",
 )
 
@@ -70,7 +78,10 @@ def dead_letter_stream(service: str) -> StreamSpec:
 
 
 ALL: tuple[StreamSpec, ...] = (
-    ENROLLMENT, HOURS, CERTIFICATION, NOTIFICATIONS,
+    ENROLLMENT,
+    HOURS,
+    CERTIFICATION,
+    NOTIFICATIONS,
     *(dead_letter_stream(service) for service in SERVICES),
 )
 

@@ -31,7 +31,7 @@ DEAD_LETTER_PREFIX = "ips.deadletter"
 
 # A partner id is a lower-case slug; internal sources are `service/<name>` and
 # `trainer/<id>`, whose tokens carry a prefix no partner id may start with.
-SOURCE_TOKEN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+SOURCE_TOKEN = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 INTERNAL_PREFIXES = {"service": "service-", "trainer": "trainer-"}
 
 
@@ -42,7 +42,7 @@ class InvalidSource(ValueError):
 def source_token(source: str) -> str:
     """The subject token for an envelope source: `partner/smhc` -> `smhc`."""
     kind, _, ident = source.partition("/")
-    if not SOURCE_TOKEN.match(ident):
+    if not SOURCE_TOKEN.fullmatch(ident):
         raise InvalidSource(f"source {source!r} must be <kind>/<lower-case slug>")
     if kind == "partner":
         if ident.startswith(tuple(INTERNAL_PREFIXES.values())):

@@ -15,7 +15,6 @@ back (negatively acknowledged until it is applied or dead-lettered). That guaran
 holds within one consumer process; replicas would need subject partitioning.
 """
 
-
 import asyncio
 import time
 from collections.abc import Callable, Sequence
@@ -23,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import structlog
-from faststream import Context
 from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from nats.aio.msg import Msg
@@ -36,6 +34,7 @@ from ..contracts.envelope import MSG_ID_HEADER, CloudEvent, EnvelopeHead, EventP
 from ..contracts.schemas import inline_refs
 from ..contracts.streams import StreamSpec
 from ..contracts.subjects import dead_letter_subject
+from .pull import PullLoop
 from .unit_of_work import UnitOfWork
 
 log = structlog.get_logger("ips.consumer")
@@ -65,7 +64,6 @@ class ConsumerSpec:
     subject: str
     events: tuple[type[EventPayload], ...]
     batch_size: int = 200
-    batch_timeout_seconds: float = 0.05
     max_deliver: int = 5
     backoff_seconds: tuple[float, ...] = (1.0, 5.0, 15.0, 30.0, 60.0)
     ack_wait_seconds: float = 60.0
@@ -124,33 +122,47 @@ class BatchConsumer:
         self._broker = broker
         self._blocked: dict[str, _Blocker] = {}
         self._jetstream: JetStreamContext | None = None
-        self._register()
+        self._pull: PullLoop | None = None
+        self._describe()
 
-    def _register(self) -> None:
+    def _describe(self) -> None:
+        """Declare the channel to FastStream for the AsyncAPI document only.
+
+        The broker's subscribers are never started: messages are pulled by `PullLoop`.
+        """
         spec = self.spec
         subscriber = self._broker.subscriber(
             spec.subject,
             stream=JStream(spec.stream.name, declare=False),
             durable=spec.name,
-            config=spec.server_config(),
-            pull_sub=PullSub(spec.batch_size, timeout=spec.batch_timeout_seconds, batch=True),
+            pull_sub=PullSub(spec.batch_size, batch=True),
             ack_policy=AckPolicy.MANUAL,
-            decoder=_raw_bodies,
             title=f"{spec.service}.{spec.name}",
             description=spec.description or None,
         )
+        envelope = Annotated[Any, WithJsonSchema(_envelope_schema(spec.events))]
 
-        # The AsyncAPI document shows the envelope schema, while the bodies stay raw bytes:
-        # `handle_batch` validates them, so a bad one is dead-lettered, not redelivered.
-        documented = Annotated[Any, WithJsonSchema(_envelope_schema(spec.events))]
+        async def described(events: list[envelope]) -> None:  # type: ignore[valid-type]
+            raise NotImplementedError("described for AsyncAPI; PullLoop consumes")
 
-        async def handle(
-            events: list[documented],  # type: ignore[valid-type]
-            message: Any = Context("message"),
-        ) -> None:
-            await self.handle_batch(message.raw_message)
+        subscriber(described)
 
-        subscriber(handle)
+    async def start(self) -> None:
+        connection = self._broker.connection
+        self._jetstream = connection.jetstream()
+        await self._jetstream.add_consumer(self.spec.stream.name, config=self.spec.server_config())
+        self._pull = PullLoop(
+            connection,
+            self.spec.stream.name,
+            self.spec.name,
+            self.spec.batch_size,
+            self.handle_batch,
+        )
+        await self._pull.start()
+
+    async def stop(self) -> None:
+        if self._pull is not None:
+            await self._pull.stop()
 
     # -- processing ---------------------------------------------------------------------
 
@@ -177,7 +189,9 @@ class BatchConsumer:
         try:
             await asyncio.to_thread(self._apply_in_one_transaction, [event for _, event in ready])
         except Exception:
-            log.info("consumer.batch_failed_replaying_singly", consumer=self.spec.name, size=len(ready))
+            log.info(
+                "consumer.batch_failed_replaying_singly", consumer=self.spec.name, size=len(ready)
+            )
             await self._apply_one_by_one(ready)
             return
         for message, event in ready:
@@ -198,7 +212,9 @@ class BatchConsumer:
                 uow.mark_applied(consumer, [event.id for event in fresh])
             uow.commit()
         if len(fresh) < len(events):
-            log.debug("consumer.duplicates_skipped", consumer=consumer, count=len(events) - len(fresh))
+            log.debug(
+                "consumer.duplicates_skipped", consumer=consumer, count=len(events) - len(fresh)
+            )
 
     async def _apply_one_by_one(self, ready: list[tuple[Msg, CloudEvent[Any]]]) -> None:
         for message, event in ready:
@@ -242,14 +258,15 @@ class BatchConsumer:
         return max(0.1, blocker.retry_at - time.monotonic() + 0.1)
 
     def _release(self, event: CloudEvent[Any], message: Msg) -> None:
-        key = event.partitionkey
-        if key is not None and key in self._blocked:
-            if self._blocked[key].sequence == message.metadata.sequence.stream:
-                del self._blocked[key]
+        blocker = self._blocked.get(event.partitionkey or "")
+        if blocker is not None and blocker.sequence == message.metadata.sequence.stream:
+            del self._blocked[event.partitionkey]  # type: ignore[arg-type]
 
     # -- dead letters -------------------------------------------------------------------
 
-    async def _dead_letter(self, message: Msg, error_code: str, reason: str, *, event_id: str | None) -> None:
+    async def _dead_letter(
+        self, message: Msg, error_code: str, reason: str, *, event_id: str | None
+    ) -> None:
         sequence = message.metadata.sequence.stream
         headers = {
             MSG_ID_HEADER: f"{self.spec.name}:{sequence}",
@@ -262,10 +279,11 @@ class BatchConsumer:
         if event_id:
             headers[ORIGINAL_EVENT_ID] = event_id
         try:
-            if self._jetstream is None:
-                self._jetstream = self._broker.connection.jetstream()
+            assert self._jetstream is not None, "the consumer was not started"
             await self._jetstream.publish(
-                dead_letter_subject(self.spec.service, self.spec.name), message.data, headers=headers
+                dead_letter_subject(self.spec.service, self.spec.name),
+                message.data,
+                headers=headers,
             )
         except Exception as error:
             log.error("consumer.dead_letter_failed", error=type(error).__name__, sequence=sequence)
@@ -279,12 +297,6 @@ class BatchConsumer:
             sequence=sequence,
         )
         await message.term()
-
-
-async def _raw_bodies(message: Any, _default_decoder: Any) -> list[bytes]:
-    """Keep the bodies as bytes: validation happens in `ConsumerSpec.parse`, where a
-    failure leads to the dead-letter stream instead of an endless redelivery."""
-    return [raw.data for raw in message.raw_message]
 
 
 def _envelope_schema(events: Sequence[type[EventPayload]]) -> dict[str, Any]:

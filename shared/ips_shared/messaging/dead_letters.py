@@ -24,7 +24,9 @@ async def list_dead_letters(nats_url: str, service: str, limit: int) -> list[dic
                 message = await jetstream.get_msg(stream, sequence)
             except NotFoundError:
                 continue
-            letters.append({"sequence": sequence, "subject": message.subject, **(message.headers or {})})
+            letters.append(
+                {"sequence": sequence, "subject": message.subject, **(message.headers or {})}
+            )
         return letters
     finally:
         await connection.close()

@@ -114,8 +114,12 @@ class OutboxRelay:
                 return 0
             if not self._locks_rows:
                 session.rollback()  # SQLite: do not hold the write lock while publishing
-            results = await asyncio.gather(*(self._publish(row) for row in rows), return_exceptions=True)
-            done = [row.position for row, result in zip(rows, results, strict=True) if result is None]
+            results = await asyncio.gather(
+                *(self._publish(row) for row in rows), return_exceptions=True
+            )
+            done = [
+                row.position for row, result in zip(rows, results, strict=True) if result is None
+            ]
             await asyncio.to_thread(self._mark_published, session, done)
             failed = [result for result in results if isinstance(result, BaseException)]
             if failed:
@@ -149,7 +153,9 @@ class OutboxRelay:
         if positions:
             table = self._outbox
             session.connection().execute(
-                update(table).where(col(table.position).in_(positions)).values(published_at=utcnow())
+                update(table)
+                .where(col(table.position).in_(positions))
+                .values(published_at=utcnow())
             )
         session.commit()
 
@@ -158,6 +164,8 @@ class OutboxRelay:
         cutoff = utcnow() - self._keep_published
         with new_session(self._engine) as session:
             session.connection().execute(
-                delete(table).where(col(table.published_at).is_not(None), col(table.published_at) < cutoff)
+                delete(table).where(
+                    col(table.published_at).is_not(None), col(table.published_at) < cutoff
+                )
             )
             session.commit()

@@ -97,7 +97,10 @@ class UnitOfWork:
         now = utcnow()
         self.session.connection().execute(
             insert(self._inbox),
-            [{"consumer": consumer, "event_id": event_id, "applied_at": now} for event_id in event_ids],
+            [
+                {"consumer": consumer, "event_id": event_id, "applied_at": now}
+                for event_id in event_ids
+            ],
         )
 
     def commit(self) -> None:

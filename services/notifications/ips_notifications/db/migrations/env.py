@@ -1,4 +1,4 @@
-from ips_shared.db import run_migrations_env
 from ips_notifications.db.tables import metadata
+from ips_shared.db import run_migrations_env
 
 run_migrations_env(metadata)

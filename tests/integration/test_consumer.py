@@ -1,0 +1,142 @@
+"""The shared batch consumer against a real nats-server, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+from nats.js import JetStreamContext
+
+from ips_shared.messaging.consumer import DEAD_LETTER_ERROR, DELIVERIES, ORIGINAL_EVENT_ID
+
+from .harness import (
+    Behaviour,
+    attendance,
+    build_runtime,
+    consumer_done,
+    dead_letters,
+    effects,
+    eventually,
+    provision_enrollment_stream,
+    publish,
+    publish_raw,
+)
+
+
+async def test_a_resent_event_is_applied_once(
+    jetstream: JetStreamContext, database_url: str, nats_url: str
+) -> None:
+    await provision_enrollment_stream(jetstream)
+    runtime = build_runtime(database_url, nats_url, Behaviour())
+    await runtime.start()
+    try:
+        event = attendance("p-1", 1)
+        await publish(jetstream, event)
+        await publish(jetstream, event)  # dropped by the server within the duplicate window
+        await publish(
+            jetstream, event, with_msg_id=False
+        )  # a re-send after the window: stored again
+        assert (await jetstream.stream_info("ENROLLMENT")).state.messages == 2
+        await eventually(lambda: consumer_done(jetstream, 2))
+        assert [effect.event_id for effect in effects(runtime)] == [event.id]
+    finally:
+        await runtime.stop()
+
+
+async def test_a_batch_is_applied_once_and_in_order_per_person(
+    jetstream: JetStreamContext, database_url: str, nats_url: str
+) -> None:
+    await provision_enrollment_stream(jetstream)
+    runtime = build_runtime(database_url, nats_url, Behaviour(), consumer_batch_size=100)
+    published = [attendance(f"p-{n % 25}", 1 + n // 25 % 8) for n in range(400)]
+    for event in published:
+        await publish(jetstream, event)
+    await runtime.start()
+    try:
+        await eventually(lambda: consumer_done(jetstream, 400), timeout=60)
+        applied = effects(runtime)
+        assert sorted(e.event_id for e in applied) == sorted(e.id for e in published)
+        order: dict[str, list[str]] = defaultdict(list)
+        for effect in applied:
+            order[effect.person_id].append(effect.event_id)
+        for person, ids in order.items():
+            assert ids == [e.id for e in published if e.data.person_id == person]
+    finally:
+        await runtime.stop()
+
+
+async def test_a_failing_event_is_redelivered_and_holds_back_only_its_person(
+    jetstream: JetStreamContext, database_url: str, nats_url: str
+) -> None:
+    await provision_enrollment_stream(jetstream)
+    behaviour = Behaviour()
+    flaky, after_flaky, other_person = (
+        attendance("p-1", 1),
+        attendance("p-1", 2),
+        attendance("p-2", 1),
+    )
+    behaviour.failures_left[flaky.id] = 2
+    runtime = build_runtime(database_url, nats_url, behaviour)
+    for event in (flaky, after_flaky, other_person):
+        await publish(jetstream, event)
+    await runtime.start()
+    try:
+        await eventually(lambda: consumer_done(jetstream, 3))
+        applied = [effect.event_id for effect in effects(runtime)]
+        assert sorted(applied) == sorted([flaky.id, after_flaky.id, other_person.id])
+        assert applied.index(flaky.id) < applied.index(after_flaky.id)
+        assert applied.index(other_person.id) < applied.index(flaky.id)
+        assert behaviour.attempts[flaky.id] >= 3
+        assert await dead_letters(jetstream) == []
+    finally:
+        await runtime.stop()
+
+
+async def test_an_event_failing_every_delivery_is_dead_lettered_and_others_go_on(
+    jetstream: JetStreamContext, database_url: str, nats_url: str
+) -> None:
+    await provision_enrollment_stream(jetstream)
+    behaviour = Behaviour()
+    poison, healthy = attendance("p-1", 1), attendance("p-2", 1)
+    behaviour.failures_left[poison.id] = 1_000
+    runtime = build_runtime(database_url, nats_url, behaviour, consumer_max_deliver=3)
+    await runtime.start()
+    try:
+        await publish(jetstream, poison)
+        await publish(jetstream, healthy)
+        await eventually(lambda: consumer_done(jetstream, 2))
+        assert [effect.event_id for effect in effects(runtime)] == [healthy.id]
+        [letter] = await dead_letters(jetstream)
+        assert letter.headers[DEAD_LETTER_ERROR] == "handler_failed"
+        assert letter.headers[ORIGINAL_EVENT_ID] == poison.id
+        assert letter.headers[DELIVERIES] == "3"
+        assert "RuntimeError" in letter.headers["Ips-Dead-Letter-Reason"]
+        assert json.loads(letter.data)["id"] == poison.id
+    finally:
+        await runtime.stop()
+
+
+async def test_an_invalid_payload_is_dead_lettered_at_once(
+    jetstream: JetStreamContext, database_url: str, nats_url: str
+) -> None:
+    await provision_enrollment_stream(jetstream)
+    behaviour = Behaviour()
+    runtime = build_runtime(database_url, nats_url, behaviour)
+    await runtime.start()
+    try:
+        bad_day = json.loads(attendance("p-1", 1).to_json())
+        bad_day["data"]["day"] = 9
+        await publish_raw(jetstream, b"{not json")
+        await publish_raw(jetstream, json.dumps(bad_day).encode())
+        valid = attendance("p-1", 2)
+        await publish(jetstream, valid)
+        await eventually(lambda: consumer_done(jetstream, 3))
+        letters = await dead_letters(jetstream)
+        assert [letter.headers[DEAD_LETTER_ERROR] for letter in letters] == ["invalid_payload"] * 2
+        assert all(letter.headers[DELIVERIES] == "1" for letter in letters)
+        assert "data.day" in letters[1].headers["Ips-Dead-Letter-Reason"]
+        assert "9" not in letters[1].headers["Ips-Dead-Letter-Reason"]  # reasons never echo input
+        assert [effect.event_id for effect in effects(runtime)] == [valid.id]
+        assert behaviour.attempts == {valid.id: 1}
+    finally:
+        await runtime.stop()
