@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import nats
@@ -96,15 +96,33 @@ def _admin_dsn(url: str) -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database of each kind."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.db'}"
-        return
-    server = request.getfixturevalue("postgres_server_url")
-    name = f"ips_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_admin_dsn(server), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield str(make_url(server).set(database=name))
-    with psycopg.connect(_admin_dsn(server), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def database_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def new_database(
+    database_kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[[], str]]:
+    """Makes fresh, empty databases of the kind under test (each service owns one)."""
+    created: list[str] = []
+    server = request.getfixturevalue("postgres_server_url") if database_kind == "postgresql" else ""
+
+    def make() -> str:
+        name = f"ips_test_{uuid.uuid4().hex[:12]}"
+        if database_kind == "sqlite":
+            return f"sqlite:///{tmp_path / name}.db"
+        with psycopg.connect(_admin_dsn(server), autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        return str(make_url(server).set(database=name))
+
+    yield make
+    for name in created:
+        with psycopg.connect(_admin_dsn(server), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(new_database: Callable[[], str]) -> str:
+    return new_database()
