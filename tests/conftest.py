@@ -100,18 +100,16 @@ def database_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def new_database(
-    database_kind: str, request: pytest.FixtureRequest, tmp_path: Path
+def _databases(
+    kind: str, request: pytest.FixtureRequest, directory: Path
 ) -> Iterator[Callable[[], str]]:
-    """Makes fresh, empty databases of the kind under test (each service owns one)."""
     created: list[str] = []
-    server = request.getfixturevalue("postgres_server_url") if database_kind == "postgresql" else ""
+    server = request.getfixturevalue("postgres_server_url") if kind == "postgresql" else ""
 
     def make() -> str:
         name = f"ips_test_{uuid.uuid4().hex[:12]}"
-        if database_kind == "sqlite":
-            return f"sqlite:///{tmp_path / name}.db"
+        if kind == "sqlite":
+            return f"sqlite:///{directory / name}.db"
         with psycopg.connect(_admin_dsn(server), autocommit=True) as admin:
             admin.execute(f'CREATE DATABASE "{name}"')
         created.append(name)
@@ -124,5 +122,20 @@ def new_database(
 
 
 @pytest.fixture
+def new_database(
+    database_kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[[], str]]:
+    """Makes fresh, empty databases of the kind under test (each service owns one)."""
+    yield from _databases(database_kind, request, tmp_path)
+
+
+@pytest.fixture
 def database_url(new_database: Callable[[], str]) -> str:
     return new_database()
+
+
+@pytest.fixture
+def postgresql_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """For what only PostgreSQL does (concurrent writers)."""
+    for make in _databases("postgresql", request, tmp_path):
+        yield make()

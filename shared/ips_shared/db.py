@@ -15,7 +15,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
@@ -88,6 +88,10 @@ def run_migrations_env(target_metadata: Any) -> None:
 
     engine = create_db_engine(context.config.get_main_option("sqlalchemy.url"))
     with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # Replicas starting together migrate one at a time (released with the session).
+            connection.execute(text("SELECT pg_advisory_lock(hashtext('alembic-migrate'))"))
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=target_metadata,

@@ -8,6 +8,7 @@ from collections import defaultdict
 from nats.js import JetStreamContext
 
 from ips_shared.messaging.consumer import DEAD_LETTER_ERROR, DELIVERIES, ORIGINAL_EVENT_ID
+from ips_shared.messaging.dead_letters import list_dead_letters
 
 from .harness import (
     Behaviour,
@@ -112,6 +113,9 @@ async def test_an_event_failing_every_delivery_is_dead_lettered_and_others_go_on
         assert letter.headers[DELIVERIES] == "3"
         assert "RuntimeError" in letter.headers["Ips-Dead-Letter-Reason"]
         assert json.loads(letter.data)["id"] == poison.id
+        [listed] = await list_dead_letters(nats_url, "notifications", limit=10)
+        assert listed[DEAD_LETTER_ERROR] == "handler_failed"
+        assert listed[ORIGINAL_EVENT_ID] == poison.id
     finally:
         await runtime.stop()
 
@@ -133,6 +137,8 @@ async def test_an_invalid_payload_is_dead_lettered_at_once(
         await eventually(lambda: consumer_done(jetstream, 3))
         letters = await dead_letters(jetstream)
         assert [letter.headers[DEAD_LETTER_ERROR] for letter in letters] == ["invalid_payload"] * 2
+        assert ORIGINAL_EVENT_ID not in letters[0].headers  # unreadable: no id to name
+        assert letters[1].headers[ORIGINAL_EVENT_ID] == bad_day["id"]
         assert all(letter.headers[DELIVERIES] == "1" for letter in letters)
         assert "data.day" in letters[1].headers["Ips-Dead-Letter-Reason"]
         assert "9" not in letters[1].headers["Ips-Dead-Letter-Reason"]  # reasons never echo input

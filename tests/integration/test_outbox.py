@@ -7,7 +7,6 @@ from collections import Counter
 from typing import Any
 
 import nats
-import pytest
 from nats.js import JetStreamContext
 from sqlmodel import Session, col, select
 
@@ -96,10 +95,10 @@ class CountingJetStream:
 
 
 async def test_concurrent_relays_on_postgresql_publish_each_row_once(
-    jetstream: JetStreamContext, database_kind: str, database_url: str, nats_url: str
+    jetstream: JetStreamContext, postgresql_database_url: str, nats_url: str
 ) -> None:
-    if database_kind != "postgresql":
-        pytest.skip("SQLite allows one writer: one relay per database, by design")
+    """SQLite allows one writer, so there one relay per database is the design."""
+    database_url = postgresql_database_url
     await provision_enrollment_stream(jetstream)
     runtime = build_runtime(database_url, nats_url)
     ids = emit_attendance(runtime, 300)

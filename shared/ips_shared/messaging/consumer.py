@@ -16,6 +16,8 @@ holds within one consumer process; replicas would need subject partitioning.
 """
 
 import asyncio
+import contextlib
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -178,7 +180,9 @@ class BatchConsumer:
             try:
                 event = self.spec.parse(message.data)
             except (ValidationError, UnknownEventType, ValueError) as error:
-                await self._dead_letter(message, "invalid_payload", _describe(error), event_id=None)
+                await self._dead_letter(
+                    message, "invalid_payload", _describe(error), event_id=_claimed_id(message.data)
+                )
                 continue
             if self._held_back(message, event):
                 await message.nak(delay=self._hold_delay(event))
@@ -200,7 +204,7 @@ class BatchConsumer:
 
     def _apply_in_one_transaction(self, events: list[CloudEvent[Any]]) -> None:
         consumer = self.spec.name
-        with self._unit_of_work() as uow:
+        with self._unit_of_work() as uow, _log_context(events):
             applied = uow.applied_among(consumer, (event.id for event in events))
             fresh: list[CloudEvent[Any]] = []
             for event in events:
@@ -297,6 +301,22 @@ class BatchConsumer:
             sequence=sequence,
         )
         await message.term()
+
+
+def _log_context(events: Sequence[CloudEvent[Any]]) -> contextlib.AbstractContextManager[Any]:
+    """Lines logged while one event is applied carry its ids; a batch's carry its size."""
+    if len(events) == 1:
+        return structlog.contextvars.bound_contextvars(**events[0].log_context())
+    return structlog.contextvars.bound_contextvars(batch_size=len(events))
+
+
+def _claimed_id(body: bytes) -> str | None:
+    """The `id` an invalid event claims, if it can be read, so its log line can name it."""
+    try:
+        claimed = json.loads(body).get("id")
+    except (ValueError, AttributeError):
+        return None
+    return claimed if isinstance(claimed, str) and 0 < len(claimed) <= 128 else None
 
 
 def _envelope_schema(events: Sequence[type[EventPayload]]) -> dict[str, Any]:

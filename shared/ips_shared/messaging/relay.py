@@ -16,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import structlog
 from nats.js import JetStreamContext
@@ -31,6 +31,7 @@ from .records import OutboxColumns
 
 log = structlog.get_logger("ips.outbox")
 PURGE_EVERY_SECONDS = 3600.0
+T = TypeVar("T")
 
 
 class PendingRow(NamedTuple):
@@ -107,27 +108,47 @@ class OutboxRelay:
                 return total
 
     async def _publish_batch(self) -> int:
+        if self._locks_rows:
+            return await self._publish_claimed_batch()
+        # SQLite: read and mark in short transactions of their own, so the file's single
+        # write lock is never held while waiting on NATS or on the event loop.
+        rows = await asyncio.to_thread(self._in_new_session, self._claim)
+        return await self._publish_rows(
+            rows, lambda done: asyncio.to_thread(self._in_new_session, self._mark_published, done)
+        )
+
+    async def _publish_claimed_batch(self) -> int:
+        """PostgreSQL: the claimed rows stay locked until they are marked published."""
         session = new_session(self._engine)
         try:
             rows = await asyncio.to_thread(self._claim, session)
-            if not rows:
-                return 0
-            if not self._locks_rows:
-                session.rollback()  # SQLite: do not hold the write lock while publishing
-            results = await asyncio.gather(
-                *(self._publish(row) for row in rows), return_exceptions=True
+            return await self._publish_rows(
+                rows, lambda done: asyncio.to_thread(self._mark_published, session, done)
             )
-            done = [
-                row.position for row, result in zip(rows, results, strict=True) if result is None
-            ]
-            await asyncio.to_thread(self._mark_published, session, done)
-            failed = [result for result in results if isinstance(result, BaseException)]
-            if failed:
-                raise failed[0]
-            log.debug("outbox.published", count=len(done))
-            return len(done)
         finally:
             await asyncio.to_thread(session.close)
+
+    async def _publish_rows(
+        self,
+        rows: Sequence[PendingRow],
+        mark: Callable[[list[int]], Awaitable[None]],
+    ) -> int:
+        if not rows:
+            return 0
+        results = await asyncio.gather(
+            *(self._publish(row) for row in rows), return_exceptions=True
+        )
+        done = [row.position for row, result in zip(rows, results, strict=True) if result is None]
+        await mark(done)
+        failed = [result for result in results if isinstance(result, BaseException)]
+        if failed:
+            raise failed[0]
+        log.debug("outbox.published", count=len(done))
+        return len(done)
+
+    def _in_new_session(self, work: Callable[..., T], *args: Any) -> T:
+        with new_session(self._engine) as session:
+            return work(session, *args)
 
     def _claim(self, session: Session) -> Sequence[PendingRow]:
         table = self._outbox

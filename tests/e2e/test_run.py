@@ -1,0 +1,124 @@
+"""`make run` as a newcomer meets it: the runner starts NATS and the four services as
+separate processes; an application goes in over HTTP and the confirmation becomes due
+in notifications' own database; Ctrl-C stops everything."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from embedded_nats import free_port, port_is_free
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("enrollment", "certification", "notifications", "directory")
+
+
+def consecutive_free_ports(count: int) -> int:
+    for _ in range(100):
+        first = free_port()
+        if first + count < 65535 and all(port_is_free(first + n) for n in range(count)):
+            return first
+    raise RuntimeError("no run of free ports")
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def get(url: str) -> tuple[int, dict[str, object]]:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def post(url: str, body: dict[str, object]) -> tuple[int, dict[str, object]]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"content-type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def wait_for(check, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (OSError, sqlite3.Error):
+            pass
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.timeout(240)
+def test_the_runner_starts_everything_and_an_application_reaches_notifications(
+    tmp_path: Path,
+) -> None:
+    first_port = consecutive_free_ports(len(SERVICES))
+    environment = {
+        **{k: v for k, v in os.environ.items() if k != "NATS_URL"},  # the embedded default
+        "IPS_DATA_DIR": str(tmp_path / "data"),
+        "IPS_NATS_PORT": str(free_port()),
+        "IPS_HTTP_PORT": str(first_port),
+        "IPS_LOG_FORMAT": "json",
+    }
+    log = (tmp_path / "run.log").open("wb")
+    runner = subprocess.Popen(
+        [sys.executable, str(ROOT / "deploy" / "local" / "runner.py")],
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    ports = dict(zip(SERVICES, range(first_port, first_port + len(SERVICES)), strict=True))
+    try:
+        for service, port in ports.items():
+            wait_for(
+                lambda port=port: get(f"http://127.0.0.1:{port}/readyz")[0] == 200,
+                timeout=150,
+                what=f"{service} to be ready",
+            )
+        status, application = post(
+            f"http://127.0.0.1:{ports['enrollment']}/applications",
+            {"person_id": "p-42", "transport": "own_car"},
+        )
+        assert status == 201, application
+
+        notifications_db = tmp_path / "data" / "notifications.db"
+
+        def confirmation_due() -> bool:
+            with sqlite3.connect(notifications_db) as connection:
+                rows = connection.execute(
+                    "SELECT person_id, reason, occasion FROM due_notification"
+                ).fetchall()
+            return rows == [("p-42", "application_received", application["application_id"])]
+
+        wait_for(confirmation_due, timeout=30, what="the confirmation to become due")
+        assert (tmp_path / "data" / "nats" / "jetstream").is_dir()  # NATS data under one folder
+    finally:
+        runner.send_signal(signal.SIGINT)
+        exit_code = runner.wait(timeout=60)
+        log.close()
+    output = (tmp_path / "run.log").read_text()
+    assert exit_code == 0, output[-3000:]
+    assert not any(listening(port) for port in ports.values()), "a service outlived the runner"
+    for line in output.splitlines():
+        if line.startswith("{"):
+            assert "p-42" not in line, f"personal data in a log line: {line}"
