@@ -8,7 +8,7 @@ export UV_PYTHON := $(PYTHON)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: env run test test-unit bench schemas lint clean
+.PHONY: env run test test-unit schemas migration lint clean
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -33,6 +33,10 @@ schemas: env ## regenerate the committed JSON Schemas and AsyncAPI documents
 	$(PY) -m ips_shared.contracts.schemas docs/schemas
 	for s in enrollment certification notifications directory; do \
 	  $(VENV)/bin/ips-$$s asyncapi > docs/asyncapi/$$s.json; done
+
+migration: env ## a new migration from the tables: make migration SERVICE=enrollment MESSAGE="add cohorts"
+	$(PY) -c 'import sys; from pathlib import Path; from ips_shared.db import autogenerate_revision; \
+	  autogenerate_revision(Path("services/$(SERVICE)/ips_$(SERVICE)/db/migrations"), sys.argv[1])' "$(MESSAGE)"
 
 lint: env
 	$(VENV)/bin/ruff check .

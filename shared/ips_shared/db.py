@@ -9,6 +9,7 @@ measurements put well ahead of an async driver that hops once per statement.
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,17 @@ def migrate(url: str, migrations_dir: Path) -> None:
     config.set_main_option("script_location", str(migrations_dir))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     command.upgrade(config, "head")
+
+
+def autogenerate_revision(migrations_dir: Path, message: str) -> None:
+    """Write a migration for what the tables declare beyond the newest revision."""
+    with tempfile.TemporaryDirectory() as scratch:
+        url = f"sqlite:///{scratch}/schema.db"
+        migrate(url, migrations_dir)
+        config = Config()
+        config.set_main_option("script_location", str(migrations_dir))
+        config.set_main_option("sqlalchemy.url", url)
+        command.revision(config, message=message, autogenerate=True)
 
 
 def run_migrations_env(target_metadata: Any) -> None:
