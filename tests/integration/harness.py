@@ -4,9 +4,10 @@ told to fail, to show what the shared consumer does with success, failure and ba
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -108,6 +109,15 @@ def build_runtime(
             behaviour.apply,
         )
     return runtime
+
+
+@contextlib.asynccontextmanager
+async def running(runtime: ServiceRuntime) -> AsyncIterator[ServiceRuntime]:
+    await runtime.start()
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()
 
 
 async def provision_enrollment_stream(js: JetStreamContext) -> None:

@@ -21,6 +21,7 @@ from .harness import (
     provision_enrollment_stream,
     publish,
     publish_raw,
+    running,
 )
 
 
@@ -29,19 +30,15 @@ async def test_a_resent_event_is_applied_once(
 ) -> None:
     await provision_enrollment_stream(jetstream)
     runtime = build_runtime(database_url, nats_url, Behaviour())
-    await runtime.start()
-    try:
+    async with running(runtime):
         event = attendance("p-1", 1)
         await publish(jetstream, event)
         await publish(jetstream, event)  # dropped by the server within the duplicate window
-        await publish(
-            jetstream, event, with_msg_id=False
-        )  # a re-send after the window: stored again
+        # a re-send after the window: stored again
+        await publish(jetstream, event, with_msg_id=False)
         assert (await jetstream.stream_info("ENROLLMENT")).state.messages == 2
         await eventually(lambda: consumer_done(jetstream, 2))
         assert [effect.event_id for effect in effects(runtime)] == [event.id]
-    finally:
-        await runtime.stop()
 
 
 async def test_a_batch_is_applied_once_and_in_order_per_person(
@@ -52,8 +49,7 @@ async def test_a_batch_is_applied_once_and_in_order_per_person(
     published = [attendance(f"p-{n % 25}", 1 + n // 25 % 8) for n in range(400)]
     for event in published:
         await publish(jetstream, event)
-    await runtime.start()
-    try:
+    async with running(runtime):
         await eventually(lambda: consumer_done(jetstream, 400), timeout=60)
         applied = effects(runtime)
         assert sorted(e.event_id for e in applied) == sorted(e.id for e in published)
@@ -62,8 +58,6 @@ async def test_a_batch_is_applied_once_and_in_order_per_person(
             order[effect.person_id].append(effect.event_id)
         for person, ids in order.items():
             assert ids == [e.id for e in published if e.data.person_id == person]
-    finally:
-        await runtime.stop()
 
 
 async def test_a_failing_event_is_redelivered_and_holds_back_only_its_person(
@@ -80,8 +74,7 @@ async def test_a_failing_event_is_redelivered_and_holds_back_only_its_person(
     runtime = build_runtime(database_url, nats_url, behaviour)
     for event in (flaky, after_flaky, other_person):
         await publish(jetstream, event)
-    await runtime.start()
-    try:
+    async with running(runtime):
         await eventually(lambda: consumer_done(jetstream, 3))
         applied = [effect.event_id for effect in effects(runtime)]
         assert sorted(applied) == sorted([flaky.id, after_flaky.id, other_person.id])
@@ -89,8 +82,6 @@ async def test_a_failing_event_is_redelivered_and_holds_back_only_its_person(
         assert applied.index(other_person.id) < applied.index(flaky.id)
         assert behaviour.attempts[flaky.id] >= 3
         assert await dead_letters(jetstream) == []
-    finally:
-        await runtime.stop()
 
 
 async def test_an_event_failing_every_delivery_is_dead_lettered_and_others_go_on(
@@ -101,8 +92,7 @@ async def test_an_event_failing_every_delivery_is_dead_lettered_and_others_go_on
     poison, healthy = attendance("p-1", 1), attendance("p-2", 1)
     behaviour.failures_left[poison.id] = 1_000
     runtime = build_runtime(database_url, nats_url, behaviour, consumer_max_deliver=3)
-    await runtime.start()
-    try:
+    async with running(runtime):
         await publish(jetstream, poison)
         await publish(jetstream, healthy)
         await eventually(lambda: consumer_done(jetstream, 2))
@@ -116,8 +106,6 @@ async def test_an_event_failing_every_delivery_is_dead_lettered_and_others_go_on
         [listed] = await list_dead_letters(nats_url, "notifications", limit=10)
         assert listed[DEAD_LETTER_ERROR] == "handler_failed"
         assert listed[ORIGINAL_EVENT_ID] == poison.id
-    finally:
-        await runtime.stop()
 
 
 async def test_an_invalid_payload_is_dead_lettered_at_once(
@@ -126,8 +114,7 @@ async def test_an_invalid_payload_is_dead_lettered_at_once(
     await provision_enrollment_stream(jetstream)
     behaviour = Behaviour()
     runtime = build_runtime(database_url, nats_url, behaviour)
-    await runtime.start()
-    try:
+    async with running(runtime):
         bad_day = json.loads(attendance("p-1", 1).to_json())
         bad_day["data"]["day"] = 9
         await publish_raw(jetstream, b"{not json")
@@ -144,5 +131,3 @@ async def test_an_invalid_payload_is_dead_lettered_at_once(
         assert "9" not in letters[1].headers["Ips-Dead-Letter-Reason"]  # reasons never echo input
         assert [effect.event_id for effect in effects(runtime)] == [valid.id]
         assert behaviour.attempts == {valid.id: 1}
-    finally:
-        await runtime.stop()

@@ -16,7 +16,14 @@ from ips_shared.contracts.envelope import MSG_ID_HEADER
 from ips_shared.messaging.relay import OutboxRelay
 from ips_shared.runtime import ServiceRuntime
 
-from .harness import Outbox, attendance, build_runtime, eventually, provision_enrollment_stream
+from .harness import (
+    Outbox,
+    attendance,
+    build_runtime,
+    eventually,
+    provision_enrollment_stream,
+    running,
+)
 
 
 def emit_attendance(runtime: ServiceRuntime, count: int) -> list[str]:
@@ -65,8 +72,7 @@ async def test_events_written_while_nats_is_down_are_published_once_it_returns(
     await provision_enrollment_stream(connection.jetstream())
     await connection.close()
     runtime = build_runtime(database_url, restartable_nats.url)
-    await runtime.start()
-    try:
+    async with running(runtime):
         restartable_nats.stop()
         ids = emit_attendance(runtime, 5)  # the state change commits without NATS
         await eventually(lambda: not runtime.relay.healthy)
@@ -76,8 +82,6 @@ async def test_events_written_while_nats_is_down_are_published_once_it_returns(
         await eventually(lambda: all(row.published_at for row in outbox_rows(runtime)), timeout=30)
         assert await stored_events(restartable_nats.url) == [(i, i) for i in ids]
         await eventually(lambda: runtime.relay.healthy)
-    finally:
-        await runtime.stop()
 
 
 class CountingJetStream:
