@@ -93,6 +93,7 @@ async def test_an_event_failing_every_delivery_is_dead_lettered_and_others_go_on
     behaviour.failures_left[poison.id] = 1_000
     runtime = build_runtime(database_url, nats_url, behaviour, consumer_max_deliver=3)
     async with running(runtime):
+        assert await list_dead_letters(nats_url, "notifications", limit=10) == []
         await publish(jetstream, poison)
         await publish(jetstream, healthy)
         await eventually(lambda: consumer_done(jetstream, 2))

@@ -76,6 +76,7 @@ async def test_events_written_while_nats_is_down_are_published_once_it_returns(
         restartable_nats.stop()
         ids = emit_attendance(runtime, 5)  # the state change commits without NATS
         await eventually(lambda: not runtime.relay.healthy)
+        assert (await runtime.readiness())["nats"] is False
         assert [row.published_at for row in outbox_rows(runtime)] == [None] * 5
 
         restartable_nats.start()

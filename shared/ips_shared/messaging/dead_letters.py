@@ -17,6 +17,8 @@ async def list_dead_letters(nats_url: str, service: str, limit: int) -> list[dic
         jetstream = connection.jetstream()
         stream = dead_letter_stream(service).name
         info = await jetstream.stream_info(stream)
+        if not info.state.messages:
+            return []
         first = max(info.state.first_seq, info.state.last_seq - limit + 1)
         letters = []
         for sequence in range(first, info.state.last_seq + 1):
