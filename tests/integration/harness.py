@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import date
 from typing import Any
 
+import nats.errors
 from nats.js import JetStreamContext
 from pydantic_settings import SettingsConfigDict
 from sqlalchemy.orm import registry
@@ -143,9 +144,12 @@ def effects(runtime: ServiceRuntime) -> list[Effect]:
 async def eventually(check: Callable[[], Awaitable[bool] | bool], timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
-        outcome = check()
-        if isinstance(outcome, Awaitable):
-            outcome = await outcome
+        try:
+            outcome = check()
+            if isinstance(outcome, Awaitable):
+                outcome = await outcome
+        except (OSError, nats.errors.Error):  # not reachable yet: ask again
+            outcome = False
         if outcome:
             return
         if time.monotonic() > deadline:

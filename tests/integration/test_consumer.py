@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
+import nats
 from nats.js import JetStreamContext
 
+from embedded_nats import EmbeddedNats
 from ips_shared.messaging.consumer import DEAD_LETTER_ERROR, DELIVERIES, ORIGINAL_EVENT_ID
 from ips_shared.messaging.dead_letters import list_dead_letters
 
@@ -132,3 +134,29 @@ async def test_an_invalid_payload_is_dead_lettered_at_once(
         assert "9" not in letters[1].headers["Ips-Dead-Letter-Reason"]  # reasons never echo input
         assert [effect.event_id for effect in effects(runtime)] == [valid.id]
         assert behaviour.attempts == {valid.id: 1}
+
+
+async def test_consuming_resumes_after_nats_restarts(
+    restartable_nats: EmbeddedNats, database_kind: str, database_url: str
+) -> None:
+    connection = await nats.connect(restartable_nats.url)
+    js = connection.jetstream()
+    await provision_enrollment_stream(js)
+    runtime = build_runtime(database_url, restartable_nats.url, Behaviour())
+    try:
+        async with running(runtime):
+            before = attendance("p-1", 1)
+            await publish(js, before)
+            await eventually(lambda: len(effects(runtime)) == 1)
+            restartable_nats.restart()
+            after = attendance("p-1", 2)
+
+            async def published() -> bool:
+                await publish(js, after)
+                return True
+
+            await eventually(published, timeout=30)
+            await eventually(lambda: len(effects(runtime)) == 2, timeout=40)
+            assert [effect.event_id for effect in effects(runtime)] == [before.id, after.id]
+    finally:
+        await connection.close()
