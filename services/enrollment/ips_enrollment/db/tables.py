@@ -1,16 +1,19 @@
-"""Enrollment's tables. Nothing about diagnoses or lived experience is stored."""
+"""Enrollment's tables. Nothing about diagnoses or lived experience is stored: only that
+an applicant self-identifies as a peer."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import JSON, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from ips_shared.contracts.events import Transport
+from ips_shared.contracts.events import Channel, Transport
 from ips_shared.db import UTCDateTime
 from ips_shared.messaging.records import InboxColumns, OutboxColumns
+
+from ..domain.applications import ApplicationStatus
 
 
 class Table(SQLModel, registry=registry()):
@@ -25,16 +28,81 @@ class Inbox(InboxColumns, Table, table=True):
     __tablename__ = "inbox"
 
 
+class Person(Table, table=True):
+    __tablename__ = "person"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=32)
+    preferred_channel: Channel = Channel.EMAIL
+    sms_consent: bool = False
+    region: str = Field(max_length=100, description="Region or county")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Ps101Session(Table, table=True):
+    __tablename__ = "ps101_session"
+
+    id: str = Field(primary_key=True, max_length=64)
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    place: str = Field(max_length=200, description="An address, or 'online'")
+    online: bool = False
+    capacity: int
+
+
+class Ps101Registration(Table, table=True):
+    __tablename__ = "ps101_registration"
+
+    session_id: str = Field(primary_key=True, foreign_key="ps101_session.id", max_length=64)
+    person_id: str = Field(primary_key=True, foreign_key="person.id", max_length=64)
+    registered_at: datetime = Field(sa_type=UTCDateTime)
+    completed_on: date | None = None
+
+
 class Application(Table, table=True):
     __tablename__ = "application"
     __table_args__ = (UniqueConstraint("person_id", "intake", name="uq_application_person_intake"),)
 
     id: str = Field(primary_key=True, max_length=64)
-    person_id: str = Field(index=True, max_length=64)
-    intake: str = Field(max_length=16)
+    person_id: str = Field(index=True, foreign_key="person.id", max_length=64)
+    intake: str = Field(index=True, max_length=16)
     transport: Transport
+    offers_ride: bool = False
     work_settings: list[str] = Field(default_factory=list, sa_type=JSON)
     submitted_at: datetime = Field(sa_type=UTCDateTime)
+    status: ApplicationStatus = ApplicationStatus.SUBMITTED
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decline_reason: str | None = Field(default=None, max_length=64)
+
+
+class Cohort(Table, table=True):
+    """One cohort per intake; its id is the intake's (for example 2027-spring)."""
+
+    __tablename__ = "cohort"
+
+    id: str = Field(primary_key=True, max_length=16)
+    capacity: int
+
+
+class Attendance(Table, table=True):
+    __tablename__ = "attendance"
+
+    person_id: str = Field(primary_key=True, foreign_key="person.id", max_length=64)
+    cohort_id: str = Field(primary_key=True, foreign_key="cohort.id", max_length=16)
+    day: int = Field(primary_key=True)
+    attended_on: date
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TrainingCompletion(Table, table=True):
+    """At most one per person: `TrainingCompleted` is emitted once."""
+
+    __tablename__ = "training_completion"
+
+    person_id: str = Field(primary_key=True, foreign_key="person.id", max_length=64)
+    cohort_id: str = Field(max_length=16)
+    completed_on: date
 
 
 metadata = Table.metadata

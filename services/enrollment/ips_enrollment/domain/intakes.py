@@ -1,6 +1,6 @@
 """Which intake an application joins.
 
-An application received on or before an intake's deadline (end of that day in the
+An application received on or before an intake's deadline (the end of that day in the
 program's time zone) joins that intake; after it, the next one. Nothing is dropped.
 """
 
@@ -10,13 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-# (season, month, day) in calendar order: Maine's published deadlines.
-DEFAULT_DEADLINES: tuple[tuple[str, int, int], ...] = (
-    ("spring", 1, 15),
-    ("summer", 5, 1),
-    ("fall", 8, 1),
-    ("winter", 11, 1),
-)
+from .policy import EnrollmentPolicy, IntakeDeadline
 
 
 @dataclass(frozen=True)
@@ -33,16 +27,25 @@ class Intake:
 @dataclass(frozen=True)
 class IntakeCalendar:
     timezone: ZoneInfo
-    deadlines: tuple[tuple[str, int, int], ...] = DEFAULT_DEADLINES
+    deadlines: tuple[IntakeDeadline, ...]
+
+    @classmethod
+    def from_policy(cls, policy: EnrollmentPolicy) -> IntakeCalendar:
+        return cls(ZoneInfo(policy.timezone), policy.intakes)
 
     def intake_for(self, received_at: datetime) -> Intake:
         if received_at.tzinfo is None:
             raise ValueError("received_at must be time-zone aware")
         local = received_at.astimezone(self.timezone)
         for year in (local.year, local.year + 1):
-            for season, month, day in self.deadlines:
-                deadline = date(year, month, day)
-                closes = datetime.combine(deadline + timedelta(days=1), time(), self.timezone)
+            for deadline in self.deadlines:
+                day = date(year, deadline.month, min(deadline.day, _last_day(year, deadline.month)))
+                closes = datetime.combine(day + timedelta(days=1), time(), self.timezone)
                 if local < closes:
-                    return Intake(year, season, deadline)
+                    return Intake(year, deadline.season, day)
         raise AssertionError("every date precedes some deadline within a year")
+
+
+def _last_day(year: int, month: int) -> int:
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return (following - timedelta(days=1)).day

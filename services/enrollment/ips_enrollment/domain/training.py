@@ -1,0 +1,71 @@
+"""The eight training days, make-up days and completion.
+
+Training is complete when every day 1 to 8 has been attended within one make-up window
+(policy default 12 months): a day missed in one cohort may be attended in a later one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from .errors import InvalidDay, NotInCohort
+
+TRAINING_DAYS = 8
+
+
+def check_day(day: int) -> None:
+    if not 1 <= day <= TRAINING_DAYS:
+        raise InvalidDay(f"Training day must be between 1 and {TRAINING_DAYS}, not {day}.")
+
+
+def add_months(start: date, months: int) -> date:
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    for day in range(start.day, 27, -1):  # Jan 31 + 1 month -> Feb 28/29
+        try:
+            return date(year, month, day)
+        except ValueError:
+            continue
+    return date(year, month, min(start.day, 28))
+
+
+def completed_on(attended: Iterable[tuple[int, date]], window_months: int) -> date | None:
+    """The earliest date by which all days were attended within one window, if any."""
+    by_day: dict[int, list[date]] = {}
+    for day, on in attended:
+        by_day.setdefault(day, []).append(on)
+    if set(by_day) != set(range(1, TRAINING_DAYS + 1)):
+        return None
+    best: date | None = None
+    for start in sorted({on for dates in by_day.values() for on in dates}):
+        end = add_months(start, window_months)
+        firsts = [
+            min((on for on in dates if start <= on <= end), default=None)
+            for dates in by_day.values()
+        ]
+        if all(first is not None for first in firsts):
+            finish = max(firsts)  # type: ignore[type-var]
+            best = finish if best is None or finish < best else best
+    return best
+
+
+def check_may_attend(
+    *,
+    in_cohort: bool,
+    accepted_earlier: bool,
+    first_attended: date | None,
+    on: date,
+    window_months: int,
+) -> None:
+    """A trainee attends their own cohort; a make-up day is allowed in a later cohort
+    while the training begun earlier is still within its window."""
+    if in_cohort:
+        return
+    if (
+        accepted_earlier
+        and first_attended is not None
+        and on <= add_months(first_attended, window_months)
+    ):
+        return
+    raise NotInCohort("This person is not in the cohort and has no make-up day open in it.")

@@ -1,0 +1,263 @@
+"""Enrollment over its HTTP API, with a real nats-server, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from typing import Any
+
+import httpx
+import pytest
+from nats.js import JetStreamContext
+
+from ips_enrollment.app import create_app
+from ips_enrollment.db import tables
+from ips_enrollment.settings import EnrollmentSettings
+from ips_shared.contracts.envelope import MSG_ID_HEADER
+from ips_shared.db import migrate
+
+from .enrollment_flow import OPERATOR, TOKENS, TRAINER, Enrollment, person_token
+from .harness import eventually
+from .test_first_slice import migrations_of
+
+SELF = "p-self"
+
+
+@pytest.fixture
+async def enrollment(
+    jetstream: JetStreamContext, database_url: str, nats_url: str
+) -> AsyncIterator[Enrollment]:
+    migrate(database_url, migrations_of(tables))
+    tokens = {**TOKENS, person_token(SELF): {"role": "person", "person_id": SELF}}
+    app = create_app(
+        EnrollmentSettings(
+            database_url=database_url, nats_url=nats_url, relay_poll_seconds=0.05, api_tokens=tokens
+        )
+    )
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(app.router.lifespan_context(app))
+        client = await stack.enter_async_context(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://enrollment")
+        )
+        yield Enrollment(client)
+
+
+async def stream_events(js: JetStreamContext) -> list[dict[str, Any]]:
+    info = await js.stream_info("ENROLLMENT")
+    if not info.state.messages:
+        return []
+    found = []
+    for sequence in range(info.state.first_seq, info.state.last_seq + 1):
+        message = await js.get_msg("ENROLLMENT", sequence)
+        envelope = json.loads(message.data)
+        assert message.headers[MSG_ID_HEADER] == envelope["id"]
+        found.append(envelope)
+    return found
+
+
+async def settled(js: JetStreamContext, count: int) -> list[dict[str, Any]]:
+    async def enough() -> bool:
+        return len(await stream_events(js)) >= count
+
+    await eventually(enough)
+    return await stream_events(js)
+
+
+async def test_from_registration_to_training_completed(
+    enrollment: Enrollment, jetstream: JetStreamContext
+) -> None:
+    person = await enrollment.person()
+    await enrollment.ps101_done(person)
+    application = await enrollment.apply(person, transport="needs_ride")
+    cohort = application["intake"]
+    accepted = await enrollment.ok("POST", f"/applications/{application['application_id']}/accept")
+    assert accepted["status"] == "accepted"
+
+    results = await enrollment.attend_all(cohort, person)
+    assert [r["training_completed"] for r in results] == [False] * 7 + [True]
+    again = await enrollment.ok(
+        "POST",
+        f"/cohorts/{cohort}/attendance",
+        TRAINER,
+        person_id=person,
+        day=8,
+        attended_on="2027-02-08",
+    )
+    assert again["training_completed"] is False
+
+    found = await settled(jetstream, 12)
+    assert [event["type"] for event in found] == [
+        "PeerSupport101Completed",
+        "ApplicationSubmitted",
+        "ApplicationAccepted",
+        *["TrainingDayAttended"] * 8,
+        "TrainingCompleted",
+    ]
+    assert {event["partitionkey"] for event in found} == {person}
+    completed = found[-1]["data"]
+    assert completed == {"person_id": person, "cohort_id": cohort, "completed_on": "2027-02-08"}
+
+
+async def test_waitlist_in_submission_order_and_promotion(
+    enrollment: Enrollment, jetstream: JetStreamContext
+) -> None:
+    people = [await enrollment.person(name=f"Peer {n}") for n in range(4)]
+    applications = []
+    for person in people:
+        await enrollment.ps101_done(person)
+        applications.append(await enrollment.apply(person))
+    cohort = applications[0]["intake"]
+    await enrollment.ok("PUT", f"/cohorts/{cohort}/capacity", capacity=2)
+
+    ids = [application["application_id"] for application in applications]
+    outcomes = [
+        (await enrollment.ok("POST", f"/applications/{i}/accept"))["status"]
+        for i in ids[3:] + ids[:3]
+    ]
+    assert outcomes == ["accepted", "accepted", "waitlisted", "waitlisted"]
+
+    full = await enrollment.call("POST", f"/applications/{ids[1]}/accept")
+    assert (full.status_code, full.json()["code"]) == (409, "cohort_full")
+
+    await enrollment.ok("POST", f"/applications/{ids[3]}/decline", reason_code="not_eligible")
+    assert (await enrollment.ok("GET", f"/applications/{ids[1]}"))["status"] == "accepted"
+    assert (await enrollment.ok("GET", f"/applications/{ids[2]}"))["status"] == "waitlisted"
+
+    found = await settled(jetstream, 4 * 2 + 6)
+    waitlisted = [e["data"] for e in found if e["type"] == "ApplicationWaitlisted"]
+    assert [(w["application_id"], w["position"]) for w in waitlisted] == [(ids[1], 1), (ids[2], 2)]
+    assert [e["type"] for e in found[-2:]] == ["ApplicationDeclined", "ApplicationAccepted"]
+
+
+async def test_bad_input_is_refused_with_a_code_and_changes_nothing(
+    enrollment: Enrollment, jetstream: JetStreamContext
+) -> None:
+    person = await enrollment.person()
+    stranger = await enrollment.person(name="Not In Cohort")
+
+    no_ps101 = await enrollment.call(
+        "POST", "/applications", person_id=person, self_identifies_as_peer=True, transport="own_car"
+    )
+    assert (no_ps101.status_code, no_ps101.json()["code"]) == (409, "missing_prerequisite")
+    assert "Peer Support 101" in no_ps101.json()["detail"]
+
+    await enrollment.ps101_done(person)
+    await enrollment.ps101_done(stranger)
+    application = await enrollment.apply(person)
+    cohort = application["intake"]
+    await enrollment.ok("POST", f"/applications/{application['application_id']}/accept")
+    before = len(await settled(jetstream, 4))
+
+    refusals = {
+        "unknown_person": await enrollment.call(
+            "POST",
+            "/applications",
+            person_id="nobody",
+            self_identifies_as_peer=True,
+            transport="own_car",
+        ),
+        "duplicate_application": await enrollment.call(
+            "POST",
+            "/applications",
+            person_id=person,
+            self_identifies_as_peer=True,
+            transport="own_car",
+        ),
+        "not_in_cohort": await enrollment.call(
+            "POST",
+            f"/cohorts/{cohort}/attendance",
+            TRAINER,
+            person_id=stranger,
+            day=1,
+            attended_on="2027-02-01",
+        ),
+        "invalid_request": await enrollment.call(
+            "POST",
+            f"/cohorts/{cohort}/attendance",
+            TRAINER,
+            person_id=person,
+            day=9,
+            attended_on="2027-02-01",
+        ),
+        "invalid_transition": await enrollment.call(
+            "POST", f"/applications/{application['application_id']}/accept"
+        ),
+    }
+    for code, answer in refusals.items():
+        assert answer.json()["code"] == code, (code, answer.text)
+        assert 400 <= answer.status_code < 500
+        assert answer.json()["detail"]
+
+    wrong_date = await enrollment.call(
+        "POST",
+        f"/cohorts/{cohort}/attendance",
+        TRAINER,
+        person_id=person,
+        day=1,
+        attended_on="01/02/2027",
+    )
+    assert wrong_date.status_code == 422
+    assert [e["field"] for e in wrong_date.json()["errors"]] == ["body.attended_on"]
+    assert "01/02/2027" not in wrong_date.text  # refusals never echo what was sent
+
+    assert len(await stream_events(jetstream)) == before
+
+
+async def test_roles_and_own_records(enrollment: Enrollment) -> None:
+    await enrollment.ok("POST", "/people", name="Self", region="York", person_id=SELF)
+    other = await enrollment.person()
+    await enrollment.ps101_done(SELF)
+    await enrollment.ps101_done(other)
+    mine = person_token(SELF)
+
+    assert (await enrollment.client.get("/people/" + SELF)).status_code == 401
+    assert (await enrollment.call("GET", "/people/" + SELF, "wrong-token")).status_code == 401
+    assert (await enrollment.call("GET", "/people/" + SELF, mine)).status_code == 200
+    assert (await enrollment.call("GET", "/people/" + other, mine)).status_code == 403
+
+    own = await enrollment.apply(SELF, mine)
+    for_other = await enrollment.call(
+        "POST",
+        "/applications",
+        mine,
+        person_id=other,
+        self_identifies_as_peer=True,
+        transport="own_car",
+    )
+    assert for_other.status_code == 403
+    accept = await enrollment.call("POST", f"/applications/{own['application_id']}/accept", TRAINER)
+    assert (accept.status_code, accept.json()["code"]) == (403, "forbidden")
+    withdrawn = await enrollment.ok("POST", f"/applications/{own['application_id']}/withdraw", mine)
+    assert withdrawn["status"] == "withdrawn"
+    assert (await enrollment.call("POST", "/people", mine, name="X", region="Y")).status_code == 403
+
+
+async def test_ride_sharing_lists_who_needs_and_offers_rides_by_region(
+    enrollment: Enrollment,
+) -> None:
+    riders = {
+        ("Cumberland", "needs_ride", False): await enrollment.person(region="Cumberland"),
+        ("Cumberland", "own_car", True): await enrollment.person(region="Cumberland"),
+        ("Aroostook", "needs_ride", False): await enrollment.person(region="Aroostook"),
+    }
+    cohort = ""
+    for (_, transport, offers), person in riders.items():
+        await enrollment.ps101_done(person)
+        application = await enrollment.apply(person, transport=transport, offers_ride=offers)
+        cohort = application["intake"]
+        await enrollment.ok("POST", f"/applications/{application['application_id']}/accept")
+
+    listing = await enrollment.ok("GET", f"/cohorts/{cohort}/ride-sharing", OPERATOR)
+    assert listing == [
+        {
+            "region": "Aroostook",
+            "needs_ride": [riders[("Aroostook", "needs_ride", False)]],
+            "offers_ride": [],
+        },
+        {
+            "region": "Cumberland",
+            "needs_ride": [riders[("Cumberland", "needs_ride", False)]],
+            "offers_ride": [riders[("Cumberland", "own_car", True)]],
+        },
+    ]
