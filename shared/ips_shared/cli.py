@@ -15,9 +15,16 @@ from fastapi import FastAPI
 from .db import migrate
 from .logs import configure_logging
 from .messaging.dead_letters import list_dead_letters
-from .settings import ServiceSettings, load_settings
+from .settings import ServiceSettings, SettingsT, load_settings
 
 AppFactory = Callable[[ServiceSettings], FastAPI]
+
+
+def cli_settings(name: str, settings_class: type[SettingsT]) -> SettingsT:
+    """Settings for a command, with logging set up (or exit naming what is wrong)."""
+    loaded = load_settings(settings_class)
+    configure_logging(name, loaded.log_format, loaded.log_level)
+    return loaded
 
 
 def service_cli(
@@ -34,9 +41,7 @@ def service_cli(
     )
 
     def settings() -> ServiceSettings:
-        loaded = load_settings(settings_class)
-        configure_logging(name, loaded.log_format, loaded.log_level)
-        return loaded
+        return cli_settings(name, settings_class)
 
     @cli.command("migrate")
     def migrate_command() -> None:

@@ -267,7 +267,7 @@ def may_attend(**overrides):
     arguments = {
         "in_cohort": False,
         "accepted_earlier": True,
-        "first_attended": date(2027, 2, 1),
+        "attended": [date(2027, 2, 1)],
         "on": date(2027, 9, 1),
         "window_months": 12,
     } | overrides
@@ -277,8 +277,8 @@ def may_attend(**overrides):
 @pytest.mark.parametrize(
     "overrides",
     [
-        {"accepted_earlier": False, "first_attended": None, "on": date(2040, 1, 1)},
-        {"accepted_earlier": True, "first_attended": date(2020, 1, 1)},
+        {"accepted_earlier": False, "attended": [], "on": date(2040, 1, 1)},
+        {"accepted_earlier": True, "attended": [date(2020, 1, 1)]},
     ],
 )
 def test_a_member_of_the_cohort_may_attend(overrides):
@@ -290,12 +290,19 @@ def test_an_earlier_trainee_may_make_up_a_day_within_the_window(on):
     may_attend(on=on)
 
 
+def test_the_window_runs_from_the_latest_attempt_not_an_old_one():
+    may_attend(attended=[date(2020, 1, 1), date(2027, 2, 1)], on=date(2027, 9, 1))
+
+
 @pytest.mark.parametrize(
     "overrides",
     [
         pytest.param({"on": date(2028, 2, 2)}, id="outside-window"),
         pytest.param({"on": date(2029, 1, 1)}, id="long-after"),
-        pytest.param({"first_attended": None}, id="never-attended"),
+        pytest.param({"attended": []}, id="never-attended"),
+        pytest.param(
+            {"attended": [date(2020, 1, 1)], "on": date(2027, 2, 1)}, id="old-attempt-only"
+        ),
         pytest.param({"accepted_earlier": False}, id="not-accepted-earlier"),
         pytest.param({"window_months": 0, "on": date(2027, 2, 2)}, id="zero-window"),
     ],

@@ -37,5 +37,6 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     )
     service = EnrollmentService(runtime.unit_of_work, policy)
     app = runtime.http_app(router(service, settings.api_tokens))
+    app.state.enrollment = service
     install_error_handlers(app)
     return app

@@ -37,9 +37,11 @@ from .domain.errors import (
 )
 from .domain.intakes import IntakeCalendar
 from .domain.policy import EnrollmentPolicy
+from .domain.roster import RosterRow
 
 Clock = Callable[[], datetime]
 RowT = TypeVar("RowT")
+IMPORTED_SESSION = "imported-records"  # stands for Peer Support 101 taken before the system
 
 
 def new_id() -> str:
@@ -153,6 +155,82 @@ class EnrollmentService:
             uow.commit()
         return registration
 
+    # -- the roster a state brings along ---------------------------------------------
+
+    def import_roster_row(self, row: RosterRow) -> bool:
+        """Import one person with their past completions; returns whether anything was new.
+
+        Re-importing the same row changes nothing and emits nothing."""
+        changed = False
+        with self._unit_of_work() as uow:
+            db = uow.session
+            person = db.get(Person, row.person_id)
+            if person is None:
+                details = row.model_dump(
+                    include={"name", "region", "email", "phone", "preferred_channel"}
+                )
+                db.add(Person(id=row.person_id, created_at=self._clock(), **details))
+                changed = True
+            elif person.name != row.name:
+                raise DuplicatePerson(
+                    f"The id {row.person_id!r} belongs to a person with another name."
+                )
+            if row.ps101_completed_on is not None and not _completed_ps101(db, row.person_id):
+                self._imported_session(db)
+                db.add(
+                    Ps101Registration(
+                        session_id=IMPORTED_SESSION,
+                        person_id=row.person_id,
+                        registered_at=self._clock(),
+                        completed_on=row.ps101_completed_on,
+                    )
+                )
+                uow.emit(
+                    events.PeerSupport101Completed(
+                        person_id=row.person_id,
+                        session_id=IMPORTED_SESSION,
+                        completed_on=row.ps101_completed_on,
+                    ),
+                    partition_key=row.person_id,
+                )
+                changed = True
+            if (
+                row.training_cohort
+                and row.training_completed_on
+                and db.get(TrainingCompletion, row.person_id) is None
+            ):
+                db.add(
+                    TrainingCompletion(
+                        person_id=row.person_id,
+                        cohort_id=row.training_cohort,
+                        completed_on=row.training_completed_on,
+                    )
+                )
+                uow.emit(
+                    events.TrainingCompleted(
+                        person_id=row.person_id,
+                        cohort_id=row.training_cohort,
+                        completed_on=row.training_completed_on,
+                    ),
+                    partition_key=row.person_id,
+                )
+                changed = True
+            if changed:
+                uow.commit()
+        return changed
+
+    def _imported_session(self, db: Session) -> None:
+        if db.get(Ps101Session, IMPORTED_SESSION) is None:
+            db.add(
+                Ps101Session(
+                    id=IMPORTED_SESSION,
+                    starts_at=datetime(1970, 1, 1, tzinfo=UTC),
+                    place="completed before this system",
+                    capacity=1_000_000,
+                )
+            )
+            db.flush()
+
     # -- applications -------------------------------------------------------------------
 
     def submit_application(self, request: ApplicationRequest) -> Application:
@@ -160,13 +238,7 @@ class EnrollmentService:
         with self._unit_of_work() as uow:
             db = uow.session
             _person(db, request.person_id)
-            completed = db.exec(
-                select(Ps101Registration.person_id).where(
-                    Ps101Registration.person_id == request.person_id,
-                    col(Ps101Registration.completed_on).is_not(None),
-                )
-            ).first()
-            if completed is None:
+            if not _completed_ps101(db, request.person_id):
                 raise MissingPrerequisite(
                     "Peer Support 101 must be completed before applying to the training."
                 )
@@ -321,7 +393,7 @@ class EnrollmentService:
                 accepted_earlier=any(
                     _intake_order(intake) < _intake_order(cohort_id) for intake in accepted
                 ),
-                first_attended=min((on_ for _, on_ in history), default=None),
+                attended=[attended_on for _, attended_on in history],
                 on=on,
                 window_months=self._policy.makeup_window_months,
             )
@@ -407,6 +479,18 @@ def _get(db: Session, table: type[RowT], key: str, what: str) -> RowT:
     if row is None:
         raise NotFound(f"No {what} has the id {key!r}.")
     return row
+
+
+def _completed_ps101(db: Session, person_id: str) -> bool:
+    return (
+        db.exec(
+            select(Ps101Registration.person_id).where(
+                Ps101Registration.person_id == person_id,
+                col(Ps101Registration.completed_on).is_not(None),
+            )
+        ).first()
+        is not None
+    )
 
 
 def _seats_taken(db: Session, cohort_id: str) -> int:

@@ -54,18 +54,16 @@ def check_may_attend(
     *,
     in_cohort: bool,
     accepted_earlier: bool,
-    first_attended: date | None,
+    attended: Iterable[date],
     on: date,
     window_months: int,
 ) -> None:
     """A trainee attends their own cohort; a make-up day is allowed in a later cohort
-    while the training begun earlier is still within its window."""
+    while a training begun earlier (any attended day) is still within its window."""
     if in_cohort:
         return
-    if (
-        accepted_earlier
-        and first_attended is not None
-        and on <= add_months(first_attended, window_months)
+    if accepted_earlier and any(
+        start <= on <= add_months(start, window_months) for start in attended
     ):
         return
     raise NotInCohort("This person is not in the cohort and has no make-up day open in it.")

@@ -1,0 +1,88 @@
+"""The roster a state keeps today, as CSV, read row by row for import.
+
+Columns: person_id, name, region, email, phone, preferred_channel,
+ps101_completed_on, training_cohort, training_completed_on. One row per person; the two
+completions are optional, a training completion needs its cohort (an intake id such as
+2024-fall). Dates are ISO (YYYY-MM-DD).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, TextIO
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, model_validator
+
+from ips_shared.contracts.events import Channel, Ident, IntakeId
+
+COLUMNS = (
+    "person_id",
+    "name",
+    "region",
+    "email",
+    "phone",
+    "preferred_channel",
+    "ps101_completed_on",
+    "training_cohort",
+    "training_completed_on",
+)
+REQUIRED_COLUMNS = {"person_id", "name", "region"}
+
+
+class RosterRow(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    person_id: Ident
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    region: Annotated[str, Field(min_length=1, max_length=100)]
+    email: EmailStr | None = None
+    phone: Annotated[str | None, Field(max_length=32, pattern=r"^\+?[0-9 ()-]{7,32}$")] = None
+    preferred_channel: Channel = Channel.EMAIL
+    ps101_completed_on: date | None = None
+    training_cohort: IntakeId | None = None
+    training_completed_on: date | None = None
+
+    @model_validator(mode="after")
+    def _completion_names_its_cohort(self) -> RosterRow:
+        if (self.training_cohort is None) != (self.training_completed_on is None):
+            raise ValueError("training_cohort and training_completed_on go together")
+        return self
+
+
+@dataclass(frozen=True)
+class BadRow:
+    line: int
+    reason: str
+
+
+class RosterFormatError(ValueError):
+    """The file as a whole cannot be read (for example a required column is missing)."""
+
+
+def read_roster(source: TextIO) -> Iterator[tuple[int, RosterRow | BadRow]]:
+    """(line number, parsed row or the reason it is refused), in file order."""
+    reader = csv.DictReader(source)
+    header = set(reader.fieldnames or ())
+    if missing := REQUIRED_COLUMNS - header:
+        raise RosterFormatError(f"missing columns: {', '.join(sorted(missing))}")
+    if unknown := header - set(COLUMNS):
+        raise RosterFormatError(f"unknown columns: {', '.join(sorted(unknown))}")
+    line = reader.line_num + 1  # a record's first line (a quoted field may span several)
+    for record in reader:
+        try:
+            if None in record:
+                yield line, BadRow(line, "more fields than columns")
+                continue
+            values = {key: value for key, value in record.items() if value not in (None, "")}
+            yield line, RosterRow.model_validate(values)
+        except ValidationError as error:
+            reasons = "; ".join(
+                f"{'.'.join(map(str, item['loc'])) or 'row'}: {item['msg']}"
+                for item in error.errors(include_input=False, include_url=False)
+            )
+            yield line, BadRow(line, reasons)
+        finally:
+            line = reader.line_num + 1

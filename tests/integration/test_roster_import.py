@@ -1,0 +1,97 @@
+"""`ips-enrollment import-roster`: a state's roster in, row by row, idempotently."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, create_engine, select
+from typer.testing import CliRunner
+
+from ips_enrollment.cli import cli
+from ips_enrollment.db import tables
+from ips_enrollment.db.tables import Outbox, Person, TrainingCompletion
+from ips_shared.db import migrate
+
+from .test_first_slice import migrations_of
+
+ROSTER = """\
+person_id,name,region,email,phone,preferred_channel,ps101_completed_on,training_cohort,training_completed_on
+me-001,Alex Doe,Cumberland,alex@example.org,,email,2024-03-02,2024-spring,2024-06-10
+me-002,Sam Roe,York,,207-555-0101,sms,2025-01-20,,
+me-003,,York,,,,,,
+me-004,Kim Poe,Penobscot,not-an-email,,,2024-13-01,,
+me-005,"Lee
+Moe",Kennebec,,,,,2023-fall,
+me-006,Ana Loe,Oxford,,,,,,
+"""
+
+
+def run_import(database_url: str, roster: Path) -> tuple[int, list[str]]:
+    result = CliRunner().invoke(
+        cli, ["import-roster", str(roster)], env={"ENROLLMENT_DATABASE_URL": database_url}
+    )
+    return result.exit_code, result.output.strip().splitlines()
+
+
+def outbox_types(database_url: str) -> list[str]:
+    engine = create_engine(database_url)
+    try:
+        with Session(engine) as session:
+            return sorted(row.event_type for row in session.exec(select(Outbox)))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def roster(tmp_path: Path) -> Path:
+    path = tmp_path / "roster.csv"
+    path.write_text(ROSTER, encoding="utf-8")
+    return path
+
+
+def test_good_rows_are_imported_once_and_bad_rows_reported_by_line(
+    database_url: str, roster: Path
+) -> None:
+    migrate(database_url, migrations_of(tables))
+
+    code, output = run_import(database_url, roster)
+    assert code == 1
+    refused = [line for line in output if line.startswith("line ")]
+    assert [line.split(":")[0] for line in refused] == ["line 4", "line 5", "line 6"]
+    assert "name: Field required" in refused[0]
+    assert "email" in refused[1] and "ps101_completed_on" in refused[1]
+    assert "not-an-email" not in refused[1]  # reasons never echo what was sent
+    assert "training_cohort and training_completed_on go together" in refused[2]
+    assert output[-1] == "imported 3, unchanged 0, refused 3"
+    assert outbox_types(database_url) == [
+        "PeerSupport101Completed",
+        "PeerSupport101Completed",
+        "TrainingCompleted",
+    ]
+
+    code, output = run_import(database_url, roster)
+    assert output[-1] == "imported 0, unchanged 3, refused 3"
+    assert len(outbox_types(database_url)) == 3
+
+    engine = create_engine(database_url)
+    with Session(engine) as session:
+        assert sorted(p.id for p in session.exec(select(Person))) == ["me-001", "me-002", "me-006"]
+        [completion] = session.exec(select(TrainingCompletion)).all()
+        assert (completion.person_id, completion.cohort_id) == ("me-001", "2024-spring")
+    engine.dispose()
+
+
+def test_a_roster_without_a_required_column_is_refused_whole(
+    database_url: str, tmp_path: Path
+) -> None:
+    migrate(database_url, migrations_of(tables))
+    roster = tmp_path / "roster.csv"
+    roster.write_text("person_id,region\nme-1,York\n", encoding="utf-8")
+
+    result = CliRunner().invoke(
+        cli, ["import-roster", str(roster)], env={"ENROLLMENT_DATABASE_URL": database_url}
+    )
+
+    assert result.exit_code == 2
+    assert "missing columns: name" in result.output
