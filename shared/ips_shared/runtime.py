@@ -19,6 +19,7 @@ from faststream.nats import NatsBroker
 from faststream.specification import AsyncAPI
 from nats.js import JetStreamContext
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .contracts import streams
@@ -253,6 +254,12 @@ def install_error_envelope(app: FastAPI) -> None:
             },
             status_code=422,
         )
+
+    @app.exception_handler(IntegrityError)
+    async def concurrent_change(_request: Request, _error: IntegrityError) -> JSONResponse:
+        # The checks passed, but another request committed the same change first.
+        detail = "The request conflicts with a change made at the same time; check and retry."
+        return JSONResponse({"code": "conflict", "detail": detail}, status_code=409)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:

@@ -195,3 +195,19 @@ def test_the_policy_is_immutable():
 
     with pytest.raises(ValidationError):
         policy.enrollment.cohort_capacity = 5  # type: ignore[misc]
+
+
+def test_the_kubernetes_policy_config_map_mirrors_the_policy_file():
+    root = Path(__file__).resolve().parents[2]
+    manifest = (root / "deploy" / "k8s" / "base" / "policy.yaml").read_text().splitlines()
+    start = manifest.index("  policy.toml: |") + 1
+    block = []
+    for line in manifest[start:]:
+        if line and not line.startswith("    "):
+            break
+        block.append(line[4:])
+    assert "\n".join(block).rstrip("\n") == (
+        root / "deploy" / "policy" / "policy.toml"
+    ).read_text().rstrip("\n"), (
+        "deploy/k8s/base/policy.yaml must carry deploy/policy/policy.toml unchanged"
+    )
