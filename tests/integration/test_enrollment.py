@@ -261,3 +261,97 @@ async def test_ride_sharing_lists_who_needs_and_offers_rides_by_region(
             "offers_ride": [riders[("Cumberland", "own_car", True)]],
         },
     ]
+
+
+async def test_a_missed_day_made_up_in_a_later_cohort_completes_the_training(
+    enrollment: Enrollment, jetstream: JetStreamContext
+) -> None:
+    person = await enrollment.person()
+    await enrollment.ps101_done(person)
+    application = await enrollment.apply(person)
+    first = application["intake"]
+    await enrollment.ok("POST", f"/applications/{application['application_id']}/accept")
+    for day in range(1, 8):  # day 8 missed
+        await enrollment.ok(
+            "POST",
+            f"/cohorts/{first}/attendance",
+            TRAINER,
+            person_id=person,
+            day=day,
+            attended_on=f"2027-02-0{day}",
+        )
+    year, season = first.split("-")
+    later = f"{int(year) + 1}-{season}"
+    made_up = await enrollment.ok(
+        "POST",
+        f"/cohorts/{later}/attendance",
+        TRAINER,
+        person_id=person,
+        day=8,
+        attended_on="2027-11-20",
+    )
+    assert made_up["training_completed"] is True
+    found = await settled(jetstream, 12)
+    assert found[-1]["type"] == "TrainingCompleted"
+    assert found[-1]["data"] == {
+        "person_id": person,
+        "cohort_id": later,
+        "completed_on": "2027-11-20",
+    }
+
+    too_late = await enrollment.person(name="Too Late")
+    await enrollment.ps101_done(too_late)
+    late_application = await enrollment.apply(too_late)
+    await enrollment.ok("POST", f"/applications/{late_application['application_id']}/accept")
+    await enrollment.ok(
+        "POST",
+        f"/cohorts/{first}/attendance",
+        TRAINER,
+        person_id=too_late,
+        day=1,
+        attended_on="2027-02-01",
+    )
+    refused = await enrollment.call(
+        "POST",
+        f"/cohorts/{later}/attendance",
+        TRAINER,
+        person_id=too_late,
+        day=2,
+        attended_on="2028-03-01",
+    )
+    assert (refused.status_code, refused.json()["code"]) == (409, "not_in_cohort")
+
+
+async def test_operators_list_a_cohort_and_people_their_own_applications(
+    enrollment: Enrollment,
+) -> None:
+    await enrollment.ok(
+        "POST",
+        "/people",
+        name="Self",
+        region="York",
+        person_id=SELF,
+        phone="207-555-0100",
+        preferred_channel="sms",
+        sms_consent=True,
+    )
+    await enrollment.ps101_done(SELF)
+    own = await enrollment.apply(SELF, person_token(SELF))
+    listed = await enrollment.ok("GET", f"/cohorts/{own['intake']}/applications")
+    assert [a["application_id"] for a in listed] == [own["application_id"]]
+    mine = await enrollment.ok("GET", f"/people/{SELF}/applications", person_token(SELF))
+    assert [a["status"] for a in mine] == ["submitted"]
+    assert (
+        await enrollment.call("GET", f"/cohorts/{own['intake']}/applications", person_token(SELF))
+    ).status_code == 403
+
+    no_consent = await enrollment.call(
+        "POST",
+        "/people",
+        name="No Consent",
+        region="York",
+        phone="207-555-0101",
+        preferred_channel="sms",
+    )
+    assert (no_consent.status_code, no_consent.json()["code"]) == (422, "invalid_request")
+    assert "consent" in no_consent.json()["detail"]

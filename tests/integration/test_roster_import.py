@@ -16,14 +16,15 @@ from ips_shared.db import migrate
 from .test_first_slice import migrations_of
 
 ROSTER = """\
-person_id,name,region,email,phone,preferred_channel,ps101_completed_on,training_cohort,training_completed_on
-me-001,Alex Doe,Cumberland,alex@example.org,,email,2024-03-02,2024-spring,2024-06-10
-me-002,Sam Roe,York,,207-555-0101,sms,2025-01-20,,
-me-003,,York,,,,,,
-me-004,Kim Poe,Penobscot,not-an-email,,,2024-13-01,,
+person_id,name,region,email,phone,preferred_channel,sms_consent,ps101_completed_on,training_cohort,training_completed_on
+me-001,Alex Doe,Cumberland,alex@example.org,,email,,2024-03-02,2024-spring,2024-06-10
+me-002,Sam Roe,York,,207-555-0101,sms,true,2025-01-20,,
+me-003,,York,,,,,,,
+me-004,Kim Poe,Penobscot,not-an-email,,,,2024-13-01,,
 me-005,"Lee
-Moe",Kennebec,,,,,2023-fall,
-me-006,Ana Loe,Oxford,,,,,,
+Moe",Kennebec,,,,,,2023-fall,
+me-006,Ana Loe,Oxford,,,,,,,
+me-007,Bo Toe,Oxford,,207-555-0199,sms,false,,,
 """
 
 
@@ -58,12 +59,13 @@ def test_good_rows_are_imported_once_and_bad_rows_reported_by_line(
     code, output = run_import(database_url, roster)
     assert code == 1
     refused = [line for line in output if line.startswith("line ")]
-    assert [line.split(":")[0] for line in refused] == ["line 4", "line 5", "line 6"]
+    assert [line.split(":")[0] for line in refused] == ["line 4", "line 5", "line 6", "line 9"]
     assert "name: Field required" in refused[0]
     assert "email" in refused[1] and "ps101_completed_on" in refused[1]
     assert "not-an-email" not in refused[1]  # reasons never echo what was sent
     assert "training_cohort and training_completed_on go together" in refused[2]
-    assert output[-1] == "imported 3, unchanged 0, refused 3"
+    assert "consent" in refused[3]
+    assert output[-1] == "imported 3, unchanged 0, refused 4"
     assert outbox_types(database_url) == [
         "PeerSupport101Completed",
         "PeerSupport101Completed",
@@ -71,7 +73,7 @@ def test_good_rows_are_imported_once_and_bad_rows_reported_by_line(
     ]
 
     code, output = run_import(database_url, roster)
-    assert output[-1] == "imported 0, unchanged 3, refused 3"
+    assert output[-1] == "imported 0, unchanged 3, refused 4"
     assert len(outbox_types(database_url)) == 3
 
     engine = create_engine(database_url)

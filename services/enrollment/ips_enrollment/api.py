@@ -9,13 +9,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, EmailStr, Field
+from pydantic import AwareDatetime, BaseModel, EmailStr, Field, model_validator
 
 from ips_shared.auth import Principal, Role, bearer_principal, require
 from ips_shared.contracts.events import Channel, Ident, Transport
 
 from .domain.applications import ApplicationRequest, ApplicationStatus
 from .domain.errors import EnrollmentError, Forbidden
+from .domain.people import check_channel
 from .service import EnrollmentService, NewPerson, RideListing
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -28,6 +29,13 @@ class PersonIn(BaseModel):
     phone: Annotated[str | None, Field(max_length=32, pattern=r"^\+?[0-9 ()-]{7,32}$")] = None
     preferred_channel: Channel = Channel.EMAIL
     sms_consent: bool = False
+
+    @model_validator(mode="after")
+    def _reachable_by_the_chosen_channel(self) -> PersonIn:
+        check_channel(
+            self.preferred_channel, email=self.email, phone=self.phone, sms_consent=self.sms_consent
+        )
+        return self
 
 
 class PersonCreate(PersonIn):
@@ -143,6 +151,11 @@ def router(service: EnrollmentService, tokens: dict[str, Principal]) -> APIRoute
             person_id=person.id, **person.model_dump(include=set(PersonIn.model_fields))
         )
 
+    @api.get("/people/{person_id}/applications", tags=["people"])
+    async def applications_of(person_id: str, who: Principal = anyone) -> list[ApplicationOut]:
+        for_self(who, person_id)
+        return [_application_out(a) for a in await run(service.applications_of, person_id)]
+
     @api.post("/ps101/sessions", status_code=201, tags=["peer support 101"])
     async def create_session(body: SessionIn, _: Principal = operator) -> SessionOut:
         created = await run(
@@ -206,6 +219,11 @@ def router(service: EnrollmentService, tokens: dict[str, Principal]) -> APIRoute
     async def set_capacity(cohort_id: str, body: CapacityIn, _: Principal = operator) -> CapacityIn:
         await run(service.set_capacity, cohort_id, body.capacity)
         return body
+
+    @api.get("/cohorts/{cohort_id}/applications", tags=["cohorts"])
+    async def cohort_applications(cohort_id: str, _: Principal = operator) -> list[ApplicationOut]:
+        """Every application to this intake, in submission order (the waitlist's order)."""
+        return [_application_out(a) for a in await run(service.applications_to, cohort_id)]
 
     @api.post("/cohorts/{cohort_id}/attendance", status_code=201, tags=["cohorts"])
     async def record_attendance(

@@ -284,6 +284,19 @@ class EnrollmentService:
         with self._unit_of_work() as uow:
             return _get(uow.session, Application, application_id, "application")
 
+    def applications_of(self, person_id: str) -> list[Application]:
+        with self._unit_of_work() as uow:
+            _person(uow.session, person_id)
+            query = select(Application).where(Application.person_id == person_id)
+            return list(uow.session.exec(query.order_by(col(Application.submitted_at))))
+
+    def applications_to(self, cohort_id: str) -> list[Application]:
+        with self._unit_of_work() as uow:
+            query = select(Application).where(Application.intake == cohort_id)
+            return list(
+                uow.session.exec(query.order_by(col(Application.submitted_at), col(Application.id)))
+            )
+
     def accept(self, application_id: str) -> Application:
         with self._unit_of_work() as uow:
             application = _get(uow.session, Application, application_id, "application")

@@ -1,6 +1,6 @@
 """The roster a state keeps today, as CSV, read row by row for import.
 
-Columns: person_id, name, region, email, phone, preferred_channel,
+Columns: person_id, name, region, email, phone, preferred_channel, sms_consent,
 ps101_completed_on, training_cohort, training_completed_on. One row per person; the two
 completions are optional, a training completion needs its cohort (an intake id such as
 2024-fall). Dates are ISO (YYYY-MM-DD).
@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, mo
 
 from ips_shared.contracts.events import Channel, Ident, IntakeId
 
+from .people import check_channel
+
 COLUMNS = (
     "person_id",
     "name",
@@ -25,6 +27,7 @@ COLUMNS = (
     "email",
     "phone",
     "preferred_channel",
+    "sms_consent",
     "ps101_completed_on",
     "training_cohort",
     "training_completed_on",
@@ -41,14 +44,18 @@ class RosterRow(BaseModel):
     email: EmailStr | None = None
     phone: Annotated[str | None, Field(max_length=32, pattern=r"^\+?[0-9 ()-]{7,32}$")] = None
     preferred_channel: Channel = Channel.EMAIL
+    sms_consent: bool = False
     ps101_completed_on: date | None = None
     training_cohort: IntakeId | None = None
     training_completed_on: date | None = None
 
     @model_validator(mode="after")
-    def _completion_names_its_cohort(self) -> RosterRow:
+    def _consistent(self) -> RosterRow:
         if (self.training_cohort is None) != (self.training_completed_on is None):
             raise ValueError("training_cohort and training_completed_on go together")
+        check_channel(
+            self.preferred_channel, email=self.email, phone=self.phone, sms_consent=self.sms_consent
+        )
         return self
 
 
