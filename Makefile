@@ -8,7 +8,7 @@ export UV_PYTHON := $(PYTHON)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: env run test test-unit schemas migration lint clean
+.PHONY: env run test test-unit bench schemas migration lint clean
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -28,6 +28,9 @@ test: env ## the whole suite: unit, integration (real NATS, SQLite and PostgreSQ
 
 test-unit: env
 	$(VENV)/bin/pytest tests/unit
+
+bench: env ## consumer throughput next to bare nats-py (PostgreSQL too when POSTGRES_URL is set)
+	$(PY) -m tests.bench.consumer_throughput --events $(or $(EVENTS),50000)
 
 schemas: env ## regenerate the committed JSON Schemas and AsyncAPI documents
 	$(PY) -m ips_shared.contracts.schemas docs/schemas

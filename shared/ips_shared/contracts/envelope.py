@@ -53,7 +53,7 @@ class CloudEvent(BaseModel, Generic[DataT]):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    specversion: Literal["1.0"] = SPEC_VERSION
+    specversion: Literal["1.0"]  # required on the wire: without it a body is no CloudEvent
     id: str = Field(default_factory=new_event_id, min_length=1, max_length=128)
     source: str = Field(min_length=1, max_length=256)
     type: str = Field(min_length=1)
@@ -81,6 +81,7 @@ class CloudEvent(BaseModel, Generic[DataT]):
         if time is not None:
             extra["time"] = time
         return CloudEvent[type(data)](  # type: ignore[misc]
+            specversion=SPEC_VERSION,
             id=event_id,
             source=source,
             type=data.event_type,

@@ -83,11 +83,25 @@ class ConsumerSpec:
         return self.backoff_seconds[min(deliveries, len(self.backoff_seconds)) - 1]
 
     def parse(self, body: bytes) -> CloudEvent[Any]:
+        if len(self.models) == 1:
+            # One kind of event expected: validate once, then confirm the kind (the hot path).
+            [(expected, adapter)] = self.models.items()
+            try:
+                event: CloudEvent[Any] = adapter.validate_json(body)
+            except ValidationError:
+                self._known_kind(body)  # an unknown kind is the better explanation
+                raise
+            if (event.type, event.schemaversion) != expected:
+                raise UnknownEventType(f"{event.type} v{event.schemaversion} is not consumed here")
+            return event
+        return self._known_kind(body).validate_json(body)
+
+    def _known_kind(self, body: bytes) -> TypeAdapter[Any]:
         head = EnvelopeHead.model_validate_json(body)
         adapter = self.models.get((head.type, head.schemaversion))
         if adapter is None:
             raise UnknownEventType(f"{head.type} v{head.schemaversion} is not consumed here")
-        return adapter.validate_json(body)
+        return adapter
 
     def server_config(self) -> ConsumerConfig:
         # The server keeps redelivering (no server-side max_deliver): the consumer decides
