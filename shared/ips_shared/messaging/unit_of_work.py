@@ -121,6 +121,3 @@ class UnitOfWork:
         if self._emitted and self._after_commit:
             self._after_commit()
         self._emitted = 0
-
-
-UnitOfWorkFactory = Callable[[], UnitOfWork]
