@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .contracts import streams
 from .contracts.envelope import CloudEvent, EventPayload
 from .db import create_db_engine
-from .messaging.consumer import Apply, BatchConsumer, ConsumerSpec
+from .messaging.consumer import Apply, BatchConsumer, ConsumerSpec, Refuse
 from .messaging.records import InboxColumns, OutboxColumns
 from .messaging.relay import OutboxRelay
 from .messaging.streams import declare_streams, wait_for_streams
@@ -88,7 +88,11 @@ class ServiceRuntime:
         events: Sequence[type[Any]],
         apply: Apply,
         description: str = "",
+        refuse: Refuse | None = None,
+        source_must_match_subject: bool = False,
     ) -> BatchConsumer:
+        """Consume `events` from `subject`; with `refuse`, invalid or misaddressed events are
+        answered through it instead of going to the dead-letter stream."""
         spec = ConsumerSpec(
             service=self.name,
             name=name,
@@ -99,8 +103,9 @@ class ServiceRuntime:
             max_deliver=self.settings.consumer_max_deliver,
             backoff_seconds=self.settings.consumer_backoff_seconds,
             description=description,
+            source_must_match_subject=source_must_match_subject,
         )
-        consumer = BatchConsumer(spec, self.unit_of_work, apply, self.broker)
+        consumer = BatchConsumer(spec, self.unit_of_work, apply, self.broker, refuse)
         self.consumers.append(consumer)
         return consumer
 

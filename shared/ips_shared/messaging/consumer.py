@@ -44,6 +44,20 @@ log = structlog.get_logger("ips.consumer")
 Apply = Callable[[UnitOfWork, Sequence[CloudEvent[Any]]], None]
 """Applies events in order inside the given unit of work (runs in a worker thread)."""
 
+
+@dataclass(frozen=True)
+class Refusal:
+    """An event that cannot be applied as sent, to be answered to its source."""
+
+    subject: str
+    event_id: str | None
+    code: str  # "invalid_payload" or "source_mismatch"
+    reason: str
+
+
+Refuse = Callable[[UnitOfWork, Refusal], None]
+"""Records and answers a refusal inside the given unit of work (runs in a worker thread)."""
+
 DEAD_LETTER_REASON = "Ips-Dead-Letter-Reason"
 DEAD_LETTER_ERROR = "Ips-Dead-Letter-Error"
 ORIGINAL_SUBJECT = "Ips-Original-Subject"
@@ -70,6 +84,7 @@ class ConsumerSpec:
     backoff_seconds: tuple[float, ...] = (1.0, 5.0, 15.0, 30.0, 60.0)
     ack_wait_seconds: float = 60.0
     description: str = ""
+    source_must_match_subject: bool = False  # partners publish on their own subject only
     models: dict[tuple[str, int], TypeAdapter[Any]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -131,10 +146,12 @@ class BatchConsumer:
         unit_of_work: Callable[[], UnitOfWork],
         apply: Apply,
         broker: NatsBroker,
+        refuse: Refuse | None = None,
     ) -> None:
         self.spec = spec
         self._unit_of_work = unit_of_work
         self._apply = apply
+        self._refuse = refuse
         self._broker = broker
         self._blocked: dict[str, _Blocker] = {}
         self._jetstream: JetStreamContext | None = None
@@ -194,8 +211,15 @@ class BatchConsumer:
             try:
                 event = self.spec.parse(message.data)
             except (ValidationError, UnknownEventType, ValueError) as error:
-                await self._dead_letter(
-                    message, "invalid_payload", _describe(error), event_id=_claimed_id(message.data)
+                refusal = Refusal(
+                    message.subject, _claimed_id(message.data), "invalid_payload", _describe(error)
+                )
+                await self._refused(message, refusal)
+                continue
+            if self.spec.source_must_match_subject and not _sent_on_own_subject(event, message):
+                reason = f"source {event.source!r} may not publish on {message.subject}"
+                await self._refused(
+                    message, Refusal(message.subject, event.id, "source_mismatch", reason)
                 )
                 continue
             if self._held_back(message, event):
@@ -263,6 +287,41 @@ class BatchConsumer:
             )
         await message.nak(delay=delay)
 
+    async def _refused(self, message: Msg, refusal: Refusal) -> None:
+        """Answer the source when the service can (once per message), else dead-letter."""
+        if self._refuse is None:
+            await self._dead_letter(
+                message, refusal.code, refusal.reason, event_id=refusal.event_id
+            )
+            return
+        try:
+            await asyncio.to_thread(self._record_refusal, message, refusal)
+        except Exception as error:
+            log.error(
+                "consumer.refusal_failed", error=type(error).__name__, event_id=refusal.event_id
+            )
+            await self._dead_letter(
+                message, refusal.code, refusal.reason, event_id=refusal.event_id
+            )
+            return
+        log.info(
+            "consumer.refused",
+            consumer=self.spec.name,
+            code=refusal.code,
+            event_id=refusal.event_id,
+        )
+        await message.ack()
+
+    def _record_refusal(self, message: Msg, refusal: Refusal) -> None:
+        assert self._refuse is not None
+        # Keyed by stream position: a redelivered message is refused once, even without an id.
+        key = f"refused:{message.metadata.sequence.stream}"
+        with self._unit_of_work() as uow:
+            if not uow.applied_among(self.spec.name, [key]):
+                self._refuse(uow, refusal)
+                uow.mark_applied(self.spec.name, [key])
+                uow.commit()
+
     # -- per-key order ------------------------------------------------------------------
 
     def _held_back(self, message: Msg, event: CloudEvent[Any]) -> bool:
@@ -315,6 +374,13 @@ class BatchConsumer:
             sequence=sequence,
         )
         await message.term()
+
+
+def _sent_on_own_subject(event: CloudEvent[Any], message: Msg) -> bool:
+    try:
+        return event.nats_subject == message.subject
+    except ValueError:  # a source no subject can be derived from
+        return False
 
 
 def _log_context(events: Sequence[CloudEvent[Any]]) -> contextlib.AbstractContextManager[Any]:
