@@ -1,0 +1,1 @@
+"""Certification rules: plain functions and classes, no I/O."""

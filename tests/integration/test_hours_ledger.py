@@ -1,0 +1,136 @@
+"""The certification service's hours ledger through a real nats-server, on SQLite and
+PostgreSQL: partners' reports counted once, refusals answered on the partner's subject."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from nats.js import JetStreamContext
+from sqlmodel import Session, create_engine, select
+
+from ips_certification.app import create_app
+from ips_certification.db import tables
+from ips_certification.db.tables import HoursEntry, HoursRejection
+from ips_certification.settings import CertificationSettings
+from ips_shared.contracts import streams
+from ips_shared.contracts.envelope import MSG_ID_HEADER, CloudEvent
+from ips_shared.contracts.events import HoursCategory, HoursLogged, TrainingCompleted
+from ips_shared.db import migrate
+from ips_shared.messaging.streams import declare_streams
+
+from .harness import eventually
+from .test_first_slice import migrations_of
+
+TODAY = datetime.now(UTC).date()
+
+
+def trained(person_id: str, on: date) -> CloudEvent[TrainingCompleted]:
+    completed = TrainingCompleted(person_id=person_id, cohort_id="2026-spring", completed_on=on)
+    return CloudEvent.wrap(completed, source="service/enrollment", partition_key=person_id)
+
+
+def hours(
+    person_id: str,
+    amount: str,
+    *,
+    source: str = "partner/smhc",
+    on: date | None = None,
+    **data: Any,
+) -> CloudEvent[HoursLogged]:
+    logged = HoursLogged(
+        person_id=person_id,
+        category=data.pop("category", HoursCategory.VOLUNTEER_SERVICE),
+        hours=Decimal(amount),
+        activity_date=on or TODAY - timedelta(days=1),
+        **data,
+    )
+    return CloudEvent.wrap(logged, source=source, partition_key=person_id)
+
+
+async def send(js: JetStreamContext, event: CloudEvent[Any], subject: str | None = None) -> None:
+    await js.publish(
+        subject or event.nats_subject, event.to_json(), headers={MSG_ID_HEADER: event.id}
+    )
+
+
+def rows(database_url: str, table: type[Any]) -> list[Any]:
+    engine = create_engine(database_url)
+    try:
+        with Session(engine) as session:
+            return list(session.exec(select(table)))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+async def certification(
+    jetstream: JetStreamContext, database_url: str, nats_url: str
+) -> AsyncIterator[Callable[[type[Any]], list[Any]]]:
+    await declare_streams(jetstream, [streams.ENROLLMENT])
+    migrate(database_url, migrations_of(tables))
+    app = create_app(
+        CertificationSettings(database_url=database_url, nats_url=nats_url, relay_poll_seconds=0.05)
+    )
+    async with app.router.lifespan_context(app):
+        yield lambda table: rows(database_url, table)
+
+
+async def answers(js: JetStreamContext) -> dict[str, tuple[str, str]]:
+    """rejected event id -> (subject answered on, reason code)."""
+    info = await js.stream_info(streams.HOURS.name)
+    found = {}
+    for sequence in range(info.state.first_seq, info.state.last_seq + 1):
+        message = await js.get_msg(streams.HOURS.name, sequence)
+        if message.subject.startswith("ips.hours.rejected."):
+            data = json.loads(message.data)["data"]
+            found[data["rejected_event_id"]] = (message.subject, data["reason_code"])
+    return found
+
+
+async def test_reports_are_counted_once_and_refusals_answered_to_their_source(
+    certification: Callable[[type[Any]], list[Any]], jetstream: JetStreamContext
+) -> None:
+    began = TODAY - timedelta(days=30)
+    await send(jetstream, trained("p-1", began))
+    good = hours("p-1", "20", category=HoursCategory.SKILL_BUILDING)
+    other_source_same_day = hours("p-1", "10", source="partner/mmc")
+    over_the_day = hours("p-1", "4.5")
+    unknown = hours("p-404", "1")
+    future = hours("p-1", "1", on=TODAY + timedelta(days=2))
+    before_record = hours("p-1", "1", on=began - timedelta(days=1))
+    spoofed = hours("p-1", "1", source="partner/mmc")
+
+    async def known() -> bool:
+        return bool(certification(tables.Participant))
+
+    await eventually(known)
+    for event in (good, other_source_same_day, over_the_day, unknown, future, before_record):
+        await send(jetstream, event)
+    await send(jetstream, spoofed, subject="ips.hours.logged.smhc")
+    await send(jetstream, good)  # within the duplicate window: dropped by the server
+    await jetstream.publish(good.nats_subject, good.to_json())  # a re-send days later
+    bad_category = json.loads(hours("p-1", "1").to_json())
+    bad_category["data"]["category"] = "knitting"
+    await jetstream.publish("ips.hours.logged.smhc", json.dumps(bad_category).encode())
+
+    async def settled() -> bool:
+        return len(await answers(jetstream)) == 6
+
+    await eventually(settled)
+    assert sorted((e.event_id, e.hours) for e in certification(HoursEntry)) == sorted(
+        [(good.id, Decimal("20.00")), (other_source_same_day.id, Decimal("10.00"))]
+    )
+    assert await answers(jetstream) == {
+        over_the_day.id: ("ips.hours.rejected.smhc", "daily_limit_exceeded"),
+        unknown.id: ("ips.hours.rejected.smhc", "unknown_person"),
+        future.id: ("ips.hours.rejected.smhc", "future_date"),
+        before_record.id: ("ips.hours.rejected.smhc", "before_record_began"),
+        spoofed.id: ("ips.hours.rejected.smhc", "source_mismatch"),
+        bad_category["id"]: ("ips.hours.rejected.smhc", "unknown_category"),
+    }
+    assert len(certification(HoursRejection)) == 6
