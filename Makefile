@@ -29,8 +29,8 @@ test: env ## the whole suite: unit, integration (real NATS, SQLite and PostgreSQ
 test-unit: env
 	$(VENV)/bin/pytest tests/unit
 
-bench: env ## consumer throughput next to bare nats-py (PostgreSQL too when POSTGRES_URL is set)
-	$(PY) -m tests.bench.consumer_throughput --events $(or $(EVENTS),50000)
+bench: env ## the hours ledger's commit rate next to bare nats-py (PostgreSQL too when POSTGRES_URL is set)
+	$(PY) -m tests.bench.hours_throughput --events $(or $(EVENTS),50000)
 
 schemas: env ## regenerate the committed JSON Schemas and AsyncAPI documents
 	$(PY) -m ips_shared.contracts.schemas docs/schemas

@@ -10,13 +10,25 @@ measurements put well ahead of an async driver that hops once per statement.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, Engine, create_engine, event, text
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    DateTime,
+    Engine,
+    any_,
+    cast,
+    create_engine,
+    event,
+    text,
+)
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
@@ -69,6 +81,15 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def member_of(column: Any, values: Collection[Any], dialect: str) -> ColumnElement[bool]:
+    """`column IN values`. On PostgreSQL as `= ANY(array)`: one parameter, so the statement
+    text is the same for every batch and is prepared once, where a long IN list is new
+    text (and parsing work) every time."""
+    if dialect == "postgresql":
+        return column == any_(cast(array(list(values)), ARRAY(column.type)))  # type: ignore[no-any-return]
+    return column.in_(values)  # type: ignore[no-any-return]
 
 
 def new_session(engine: Engine) -> Session:

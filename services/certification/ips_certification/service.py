@@ -19,7 +19,7 @@ from ips_shared.contracts.events import (
     HoursRejectionCode,
     TrainingCompleted,
 )
-from ips_shared.db import utcnow
+from ips_shared.db import member_of, utcnow
 from ips_shared.messaging.consumer import Refusal
 from ips_shared.messaging.unit_of_work import UnitOfWork
 
@@ -66,11 +66,13 @@ class CertificationService:
     def record_hours(self, uow: UnitOfWork, events: Sequence[CloudEvent[HoursLogged]]) -> None:
         """Check a batch against the ledger and itself, in order; one insert for the good ones."""
         db = uow.session
+        dialect = db.get_bind().dialect.name
         people = {event.data.person_id for event in events}
+        days = {event.data.activity_date for event in events}
         began = dict(
             db.exec(
                 select(Participant.person_id, Participant.record_began_on).where(
-                    col(Participant.person_id).in_(people)
+                    member_of(col(Participant.person_id), people, dialect)
                 )
             ).all()
         )
@@ -82,7 +84,10 @@ class CertificationService:
                 HoursEntry.source,
                 func.sum(HoursEntry.hours),
             )
-            .where(col(HoursEntry.person_id).in_(people))
+            .where(
+                member_of(col(HoursEntry.person_id), people, dialect),
+                member_of(col(HoursEntry.activity_date), days, dialect),
+            )
             .group_by(
                 col(HoursEntry.person_id), col(HoursEntry.activity_date), col(HoursEntry.source)
             )

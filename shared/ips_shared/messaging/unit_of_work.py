@@ -10,7 +10,7 @@ from sqlalchemy import Engine, insert, text
 from sqlmodel import Session, col, select
 
 from ..contracts.envelope import CloudEvent, EventPayload
-from ..db import new_session, utcnow
+from ..db import member_of, new_session, utcnow
 from .records import InboxColumns, OutboxColumns
 
 
@@ -87,8 +87,11 @@ class UnitOfWork:
         if not ids:
             return set()
         table = self._inbox
+        dialect = self.session.get_bind().dialect.name
         rows = self.session.exec(
-            select(table.event_id).where(table.consumer == consumer, col(table.event_id).in_(ids))
+            select(table.event_id).where(
+                table.consumer == consumer, member_of(col(table.event_id), ids, dialect)
+            )
         )
         return set(rows)
 
