@@ -23,12 +23,11 @@ from sqlalchemy import (
     DateTime,
     Engine,
     any_,
-    cast,
+    bindparam,
     create_engine,
     event,
     text,
 )
-from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
@@ -88,7 +87,8 @@ def member_of(column: Any, values: Collection[Any], dialect: str) -> ColumnEleme
     text is the same for every batch and is prepared once, where a long IN list is new
     text (and parsing work) every time."""
     if dialect == "postgresql":
-        return column == any_(cast(array(list(values)), ARRAY(column.type)))  # type: ignore[no-any-return]
+        values_array = bindparam(None, list(values), type_=ARRAY(column.type))
+        return column == any_(values_array)  # type: ignore[no-any-return]
     return column.in_(values)  # type: ignore[no-any-return]
 
 
