@@ -10,7 +10,7 @@ measurements put well ahead of an async driver that hops once per statement.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,9 +26,10 @@ from sqlalchemy import (
     bindparam,
     create_engine,
     event,
+    insert,
     text,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
@@ -90,6 +91,28 @@ def member_of(column: Any, values: Collection[Any], dialect: str) -> ColumnEleme
         values_array = bindparam(None, list(values), type_=ARRAY(column.type))
         return column == any_(values_array)  # type: ignore[no-any-return]
     return column.in_(values)  # type: ignore[no-any-return]
+
+
+def bulk_insert(connection: Connection, model: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many rows in the current transaction: COPY on PostgreSQL (one stream, no
+    statement per row), executemany elsewhere. Column types convert values as usual."""
+    if not rows:
+        return
+    table = model.__table__
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(table), list(rows))
+        return
+    names = list(rows[0])
+    converters = [table.c[name].type.bind_processor(connection.dialect) for name in names]
+    statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    convert(row[name]) if convert else row[name]
+                    for name, convert in zip(names, converters, strict=True)
+                ]
+            )
 
 
 def new_session(engine: Engine) -> Session:

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert
+from sqlalchemy import func
 from sqlmodel import col, select
 
 from ips_shared.contracts import subjects
@@ -19,7 +19,7 @@ from ips_shared.contracts.events import (
     HoursRejectionCode,
     TrainingCompleted,
 )
-from ips_shared.db import member_of, utcnow
+from ips_shared.db import bulk_insert, member_of, utcnow
 from ips_shared.messaging.consumer import Refusal
 from ips_shared.messaging.unit_of_work import UnitOfWork
 
@@ -120,8 +120,7 @@ class CertificationService:
                     "recorded_at": now,
                 }
             )
-        if accepted:
-            db.connection().execute(insert(HoursEntry), accepted)
+        bulk_insert(db.connection(), HoursEntry, accepted)
 
     def refuse_hours(self, uow: UnitOfWork, refusal: Refusal) -> None:
         """Answer an unreadable or misaddressed report on the subject it came in on."""

@@ -6,11 +6,11 @@ from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from ..contracts.envelope import CloudEvent, EventPayload
-from ..db import member_of, new_session, utcnow
+from ..db import bulk_insert, member_of, new_session, utcnow
 from .records import InboxColumns, OutboxColumns
 
 
@@ -96,23 +96,10 @@ class UnitOfWork:
         return set(rows)
 
     def mark_applied(self, consumer: str, event_ids: Sequence[str]) -> None:
-        if not event_ids:
-            return
         now = utcnow()
-        connection = self.session.connection()
-        if connection.dialect.name == "postgresql":
-            # One statement over an array: one round trip whatever the batch size.
-            table = self._inbox.__table__  # type: ignore[attr-defined]
-            connection.execute(
-                text(
-                    f"INSERT INTO {table.name} (consumer, event_id, applied_at) "
-                    "SELECT :consumer, unnest(CAST(:ids AS text[])), :now"
-                ),
-                {"consumer": consumer, "ids": list(event_ids), "now": now},
-            )
-            return
-        connection.execute(
-            insert(self._inbox),
+        bulk_insert(
+            self.session.connection(),
+            self._inbox,
             [
                 {"consumer": consumer, "event_id": event_id, "applied_at": now}
                 for event_id in event_ids
