@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 from nats.js import JetStreamContext
 from sqlmodel import Session, create_engine, select
@@ -67,17 +68,36 @@ def rows(database_url: str, table: type[Any]) -> list[Any]:
         engine.dispose()
 
 
+TOKENS = {
+    "op": {"role": "operator", "name": "Dana at OBH"},
+    "trainer": {"role": "trainer"},
+    "p1": {"role": "person", "person_id": "p-1"},
+}
+
+
 @pytest.fixture
-async def certification(
+async def certification_app(
     jetstream: JetStreamContext, database_url: str, nats_url: str
-) -> AsyncIterator[Callable[[type[Any]], list[Any]]]:
+) -> AsyncIterator[httpx.AsyncClient]:
     await declare_streams(jetstream, [streams.ENROLLMENT])
     migrate(database_url, migrations_of(tables))
     app = create_app(
-        CertificationSettings(database_url=database_url, nats_url=nats_url, relay_poll_seconds=0.05)
+        CertificationSettings(
+            database_url=database_url, nats_url=nats_url, relay_poll_seconds=0.05, api_tokens=TOKENS
+        )
     )
-    async with app.router.lifespan_context(app):
-        yield lambda table: rows(database_url, table)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://c") as client,
+    ):
+        yield client
+
+
+@pytest.fixture
+def certification(
+    certification_app: httpx.AsyncClient, database_url: str
+) -> Callable[[type[Any]], list[Any]]:
+    return lambda table: rows(database_url, table)
 
 
 async def answers(js: JetStreamContext) -> dict[str, tuple[str, str]]:
@@ -134,3 +154,49 @@ async def test_reports_are_counted_once_and_refusals_answered_to_their_source(
         bad_category["id"]: ("ips.hours.rejected.smhc", "unknown_category"),
     }
     assert len(certification(HoursRejection)) == 6
+
+
+async def test_an_operator_voids_an_entry_and_the_ledger_keeps_both(
+    certification_app: httpx.AsyncClient,
+    certification: Callable[[type[Any]], list[Any]],
+    jetstream: JetStreamContext,
+) -> None:
+    await send(jetstream, trained("p-1", TODAY - timedelta(days=30)))
+
+    async def known() -> bool:
+        return bool(certification(tables.Participant))
+
+    await eventually(known)
+    entry = hours("p-1", "3")
+    await send(jetstream, entry)
+    await eventually(lambda: len(certification(HoursEntry)) == 1)
+
+    def call(method: str, path: str, token: str, **body: Any) -> Any:
+        headers = {"authorization": f"Bearer {token}"}
+        return certification_app.request(method, path, json=body or None, headers=headers)
+
+    assert (
+        await call("POST", f"/hours/{entry.id}/void", "trainer", reason="typo")
+    ).status_code == 403
+    voided = await call("POST", f"/hours/{entry.id}/void", "op", reason="reported twice")
+    assert voided.json() == {"event_id": entry.id, "voided_by": "Dana at OBH"}
+    again = await call("POST", f"/hours/{entry.id}/void", "op", reason="reported twice")
+    assert (again.status_code, again.json()["code"]) == (409, "already_voided")
+    missing = await call("POST", "/hours/nope/void", "op", reason="x" * 5)
+    assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
+
+    [listed] = (await call("GET", "/people/p-1/hours", "p1")).json()
+    assert (listed["event_id"], listed["hours"], listed["void_reason"]) == (
+        entry.id,
+        "3.00",
+        "reported twice",
+    )
+    assert (await call("GET", "/people/p-2/hours", "p1")).status_code == 403
+    assert len(certification(HoursEntry)) == 1  # append-only: the entry stays
+    [action] = certification(tables.OperatorAction)
+    assert (action.action, action.target, action.actor, action.reason) == (
+        "void_hours",
+        entry.id,
+        "Dana at OBH",
+        "reported twice",
+    )

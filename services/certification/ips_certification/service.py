@@ -23,7 +23,8 @@ from ips_shared.db import bulk_insert, member_of, utcnow
 from ips_shared.messaging.consumer import Refusal
 from ips_shared.messaging.unit_of_work import UnitOfWork
 
-from .db.tables import HoursEntry, HoursRejection, Participant
+from .db.tables import HoursEntry, HoursRejection, HoursVoid, OperatorAction, Participant
+from .domain.errors import AlreadyVoided, NotFound
 from .domain.hours import Claim, Rejection, check
 from .domain.policy import CertificationPolicy
 
@@ -121,6 +122,34 @@ class CertificationService:
                 }
             )
         bulk_insert(db.connection(), HoursEntry, accepted)
+
+    def void_entry(self, uow: UnitOfWork, event_id: str, actor: str, reason: str) -> HoursVoid:
+        """An operator's correction: append-only, with an audit entry naming who and why."""
+        db = uow.session
+        if db.get(HoursEntry, event_id) is None:
+            raise NotFound(f"No hours entry has the event id {event_id!r}.")
+        if db.get(HoursVoid, event_id) is not None:
+            raise AlreadyVoided("This entry is voided already.")
+        now = utcnow()
+        void = HoursVoid(entry_event_id=event_id, reason=reason, actor=actor, voided_at=now)
+        db.add(void)
+        db.add(
+            OperatorAction(action="void_hours", target=event_id, actor=actor, reason=reason, at=now)
+        )
+        return void
+
+    def hours_of(
+        self, uow: UnitOfWork, person_id: str
+    ) -> list[tuple[HoursEntry, HoursVoid | None]]:
+        rows = uow.session.exec(
+            select(HoursEntry, HoursVoid)
+            .join(
+                HoursVoid, col(HoursVoid.entry_event_id) == col(HoursEntry.event_id), isouter=True
+            )
+            .where(HoursEntry.person_id == person_id)
+            .order_by(col(HoursEntry.activity_date), col(HoursEntry.event_id))
+        )
+        return [(entry, void) for entry, void in rows]
 
     def refuse_hours(self, uow: UnitOfWork, refusal: Refusal) -> None:
         """Answer an unreadable or misaddressed report on the subject it came in on."""

@@ -52,6 +52,32 @@ class HoursEntry(Table, table=True):
     recorded_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class HoursVoid(Table, table=True):
+    """A correction: the entry stays in the ledger and stops counting from here on."""
+
+    __tablename__ = "hours_void"
+
+    entry_event_id: str = Field(
+        primary_key=True, foreign_key="hours_entry.event_id", max_length=128
+    )
+    reason: str = Field(max_length=500)
+    actor: str = Field(max_length=200)
+    voided_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class OperatorAction(Table, table=True):
+    """The audit trail of what operators did, who did it and why."""
+
+    __tablename__ = "operator_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    action: str = Field(max_length=64)
+    target: str = Field(max_length=128, index=True)
+    actor: str = Field(max_length=200)
+    reason: str = Field(max_length=500)
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
 class HoursRejection(Table, table=True):
     """A refused report, kept for audit; it never reaches the ledger."""
 
