@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import sys
-from typing import Literal, TypeVar
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError
+from pydantic import AfterValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .auth import Principal
@@ -56,3 +60,29 @@ def load_settings(settings_class: type[SettingsT]) -> SettingsT:
             lines.append(f"  {variable}: {problem['msg']}")
         print("\n".join(lines), file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def known_time_zone(value: str) -> str:
+    """A validator: an IANA time zone name."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(known_time_zone)]
+
+
+def readable_policy(path: Path, read: Callable[[Path], object]) -> Path:
+    """A validator for a policy file setting: the file parses, or the error says why."""
+    try:
+        read(path)
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{path} is not valid TOML: {error}") from None
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in error.errors()
+        )
+        raise ValueError(f"{path} is not a valid policy: {problems}") from None
+    return path

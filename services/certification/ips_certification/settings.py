@@ -1,10 +1,9 @@
-import tomllib
 from pathlib import Path
 
-from pydantic import Field, FilePath, ValidationError, field_validator
+from pydantic import Field, FilePath, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from ips_shared.settings import ServiceSettings
+from ips_shared.settings import ServiceSettings, readable_policy
 
 from .domain.policy import read_policy
 
@@ -21,14 +20,4 @@ class CertificationSettings(ServiceSettings):
     @field_validator("policy_file")
     @classmethod
     def _valid_policy(cls, path: Path | None) -> Path | None:
-        if path is not None:
-            try:
-                read_policy(path)
-            except tomllib.TOMLDecodeError as error:
-                raise ValueError(f"{path} is not valid TOML: {error}") from None
-            except ValidationError as error:
-                problems = "; ".join(
-                    f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in error.errors()
-                )
-                raise ValueError(f"{path} is not a valid policy: {problems}") from None
-        return path
+        return None if path is None else readable_policy(path, read_policy)

@@ -7,25 +7,17 @@ from __future__ import annotations
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from ips_shared.settings import TimeZoneName
 
 
 class CertificationPolicy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    timezone: str = Field(default="America/New_York", description="What 'today' means for dates")
+    timezone: TimeZoneName = Field(default="America/New_York", description="What 'today' means")
     max_hours_per_day_per_source: Decimal = Field(default=Decimal(24), gt=0, le=24)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
-        return value
 
 
 class Policy(BaseModel):

@@ -10,9 +10,10 @@ import tomllib
 from datetime import date
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ips_shared.settings import TimeZoneName
 
 Season = Literal["spring", "summer", "fall", "winter"]
 
@@ -41,21 +42,12 @@ MAINE_DEADLINES = (
 class EnrollmentPolicy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    timezone: str = "America/New_York"
+    timezone: TimeZoneName = "America/New_York"
     intakes: tuple[IntakeDeadline, ...] = Field(default=MAINE_DEADLINES, min_length=1)
     cohort_capacity: int = Field(default=20, ge=1)
     makeup_window_months: int = Field(
         default=12, ge=0, description="A missed training day may be made up within this"
     )
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
-        return value
 
     @field_validator("intakes")
     @classmethod
