@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .contracts import streams
 from .contracts.envelope import CloudEvent, EventPayload
 from .db import create_db_engine
+from .errors import Refused
 from .messaging.consumer import Apply, BatchConsumer, ConsumerSpec, Refuse
 from .messaging.records import InboxColumns, OutboxColumns
 from .messaging.relay import OutboxRelay
@@ -259,6 +260,10 @@ def install_error_envelope(app: FastAPI) -> None:
             },
             status_code=422,
         )
+
+    @app.exception_handler(Refused)
+    async def refused(_request: Request, error: Refused) -> JSONResponse:
+        return JSONResponse({"code": error.code, "detail": str(error)}, status_code=error.status)
 
     @app.exception_handler(IntegrityError)
     async def concurrent_change(_request: Request, _error: IntegrityError) -> JSONResponse:

@@ -37,7 +37,8 @@ from ips_certification.settings import CertificationSettings
 from ips_shared.contracts import streams
 from ips_shared.contracts.envelope import MSG_ID_HEADER, CloudEvent
 from ips_shared.contracts.events import HoursCategory, HoursLogged
-from ips_shared.db import migrate
+
+from ..integration.harness import migrate_service
 
 PEOPLE = 1000
 PARTNERS = ("smhc", "mmc", "emhc")
@@ -88,7 +89,7 @@ async def bare_consumer(js: JetStreamContext, count: int) -> float:
 
 def prepare(database_url: str) -> None:
     """The people the reports are about, known as if their training completions arrived."""
-    migrate(database_url, Path(tables.__file__).parent / "migrations")
+    migrate_service(database_url, tables)
     engine = create_engine(database_url)
     began = datetime.now(UTC).date() - timedelta(days=DAYS + 10)
     with engine.begin() as connection:

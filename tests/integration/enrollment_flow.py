@@ -31,9 +31,7 @@ class Enrollment:
         assert answer.status_code < 300, (answer.status_code, answer.text)
         return answer.json()
 
-    async def person(
-        self, name: str = "A Peer", region: str = "Cumberland", person_id: str = ""
-    ) -> str:
+    async def person(self, name: str = "A Peer", region: str = "Cumberland") -> str:
         created = await self.ok(
             "POST", "/people", name=name, region=region, email="peer@example.org"
         )

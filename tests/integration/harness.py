@@ -9,23 +9,27 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import date
-from typing import Any
+from pathlib import Path
+from types import ModuleType
+from typing import Any, TypeVar
 
 import nats.errors
 from nats.js import JetStreamContext
 from pydantic_settings import SettingsConfigDict
 from sqlalchemy.orm import registry
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
 from ips_shared.contracts import streams, subjects
 from ips_shared.contracts.envelope import MSG_ID_HEADER, CloudEvent
 from ips_shared.contracts.events import TrainingDayAttended
+from ips_shared.db import migrate
 from ips_shared.messaging.records import InboxColumns, OutboxColumns
 from ips_shared.messaging.streams import declare_streams
 from ips_shared.messaging.unit_of_work import UnitOfWork
 from ips_shared.runtime import ServiceRuntime
 from ips_shared.settings import ServiceSettings
 
+T = TypeVar("T")
 SERVICE = "notifications"  # borrows a real service's name, so its dead-letter stream exists
 CONSUMER = "harness-attendance"
 
@@ -134,6 +138,20 @@ async def publish(
 
 async def publish_raw(js: JetStreamContext, body: bytes) -> None:
     await js.publish(subjects.TRAINING_DAY_ATTENDED, body)
+
+
+def migrate_service(database_url: str, tables_module: ModuleType) -> None:
+    """Bring a fresh database to a service's schema, as `ips-<service> migrate` does."""
+    migrate(database_url, Path(str(tables_module.__file__)).parent / "migrations")
+
+
+def rows(database_url: str, table: type[T]) -> list[T]:
+    engine = create_engine(database_url)
+    try:
+        with Session(engine) as session:
+            return list(session.exec(select(table)))
+    finally:
+        engine.dispose()
 
 
 def effects(runtime: ServiceRuntime) -> list[Effect]:

@@ -15,11 +15,9 @@ from ips_enrollment.app import create_app
 from ips_enrollment.db import tables
 from ips_enrollment.settings import EnrollmentSettings
 from ips_shared.contracts.envelope import MSG_ID_HEADER
-from ips_shared.db import migrate
 
 from .enrollment_flow import OPERATOR, TOKENS, TRAINER, Enrollment, person_token
-from .harness import eventually
-from .test_first_slice import migrations_of
+from .harness import eventually, migrate_service
 
 SELF = "p-self"
 
@@ -28,7 +26,7 @@ SELF = "p-self"
 async def enrollment(
     jetstream: JetStreamContext, database_url: str, nats_url: str
 ) -> AsyncIterator[Enrollment]:
-    migrate(database_url, migrations_of(tables))
+    migrate_service(database_url, tables)
     tokens = {**TOKENS, person_token(SELF): {"role": "person", "person_id": SELF}}
     app = create_app(
         EnrollmentSettings(

@@ -6,11 +6,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from contextlib import AsyncExitStack
-from pathlib import Path
 
 import httpx
 from nats.js import JetStreamContext
-from sqlmodel import Session, create_engine, select
 
 from ips_enrollment.app import create_app as create_enrollment
 from ips_enrollment.db import tables as enrollment_tables
@@ -20,31 +18,17 @@ from ips_notifications.db import tables as notification_tables
 from ips_notifications.db.tables import DueNotification
 from ips_notifications.settings import NotificationsSettings
 from ips_shared.contracts.envelope import MSG_ID_HEADER
-from ips_shared.db import migrate
 
 from .enrollment_flow import TOKENS, Enrollment
-from .harness import eventually
-
-
-def migrations_of(tables_module: object) -> Path:
-    return Path(tables_module.__file__).parent / "migrations"  # type: ignore[attr-defined]
-
-
-def due_notices(database_url: str) -> list[DueNotification]:
-    engine = create_engine(database_url)
-    try:
-        with Session(engine) as session:
-            return list(session.exec(select(DueNotification)))
-    finally:
-        engine.dispose()
+from .harness import eventually, migrate_service, rows
 
 
 async def test_an_application_over_http_makes_a_confirmation_due(
     jetstream: JetStreamContext, new_database: Callable[[], str], nats_url: str
 ) -> None:
     enrollment_db, notifications_db = new_database(), new_database()
-    migrate(enrollment_db, migrations_of(enrollment_tables))
-    migrate(notifications_db, migrations_of(notification_tables))
+    migrate_service(enrollment_db, enrollment_tables)
+    migrate_service(notifications_db, notification_tables)
     enrollment = create_enrollment(
         EnrollmentSettings(
             database_url=enrollment_db, nats_url=nats_url, relay_poll_seconds=0.1, api_tokens=TOKENS
@@ -72,8 +56,8 @@ async def test_an_application_over_http_makes_a_confirmation_due(
         await flow.ps101_done(person)
         application = await flow.apply(person, transport="needs_ride")
 
-        await eventually(lambda: len(due_notices(notifications_db)) == 1)
-        [notice] = due_notices(notifications_db)
+        await eventually(lambda: len(rows(notifications_db, DueNotification)) == 1)
+        [notice] = rows(notifications_db, DueNotification)
         assert (notice.person_id, notice.reason, notice.occasion) == (
             person,
             "application_received",

@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import pytest
 from nats.js import JetStreamContext
-from sqlmodel import Session, create_engine, select
 
 from ips_certification.app import create_app
 from ips_certification.db import tables
@@ -21,11 +20,9 @@ from ips_certification.settings import CertificationSettings
 from ips_shared.contracts import streams
 from ips_shared.contracts.envelope import MSG_ID_HEADER, CloudEvent
 from ips_shared.contracts.events import HoursCategory, HoursLogged, TrainingCompleted
-from ips_shared.db import migrate
 from ips_shared.messaging.streams import declare_streams
 
-from .harness import eventually
-from .test_first_slice import migrations_of
+from .harness import eventually, migrate_service, rows
 
 TODAY = datetime.now(UTC).date()
 
@@ -59,15 +56,6 @@ async def send(js: JetStreamContext, event: CloudEvent[Any], subject: str | None
     )
 
 
-def rows(database_url: str, table: type[Any]) -> list[Any]:
-    engine = create_engine(database_url)
-    try:
-        with Session(engine) as session:
-            return list(session.exec(select(table)))
-    finally:
-        engine.dispose()
-
-
 TOKENS = {
     "op": {"role": "operator", "name": "Dana at OBH"},
     "trainer": {"role": "trainer"},
@@ -80,7 +68,7 @@ async def certification_app(
     jetstream: JetStreamContext, database_url: str, nats_url: str
 ) -> AsyncIterator[httpx.AsyncClient]:
     await declare_streams(jetstream, [streams.ENROLLMENT])
-    migrate(database_url, migrations_of(tables))
+    migrate_service(database_url, tables)
     app = create_app(
         CertificationSettings(
             database_url=database_url, nats_url=nats_url, relay_poll_seconds=0.05, api_tokens=TOKENS

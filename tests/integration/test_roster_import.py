@@ -11,9 +11,8 @@ from typer.testing import CliRunner
 from ips_enrollment.cli import cli
 from ips_enrollment.db import tables
 from ips_enrollment.db.tables import Outbox, Person, TrainingCompletion
-from ips_shared.db import migrate
 
-from .test_first_slice import migrations_of
+from .harness import migrate_service, rows
 
 ROSTER = """\
 person_id,name,region,email,phone,preferred_channel,sms_consent,ps101_completed_on,training_cohort,training_completed_on
@@ -36,12 +35,7 @@ def run_import(database_url: str, roster: Path) -> tuple[int, list[str]]:
 
 
 def outbox_types(database_url: str) -> list[str]:
-    engine = create_engine(database_url)
-    try:
-        with Session(engine) as session:
-            return sorted(row.event_type for row in session.exec(select(Outbox)))
-    finally:
-        engine.dispose()
+    return sorted(row.event_type for row in rows(database_url, Outbox))
 
 
 @pytest.fixture
@@ -54,7 +48,7 @@ def roster(tmp_path: Path) -> Path:
 def test_good_rows_are_imported_once_and_bad_rows_reported_by_line(
     database_url: str, roster: Path
 ) -> None:
-    migrate(database_url, migrations_of(tables))
+    migrate_service(database_url, tables)
 
     code, output = run_import(database_url, roster)
     assert code == 1
@@ -87,7 +81,7 @@ def test_good_rows_are_imported_once_and_bad_rows_reported_by_line(
 def test_a_roster_without_a_required_column_is_refused_whole(
     database_url: str, tmp_path: Path
 ) -> None:
-    migrate(database_url, migrations_of(tables))
+    migrate_service(database_url, tables)
     roster = tmp_path / "roster.csv"
     roster.write_text("person_id,region\nme-1,York\n", encoding="utf-8")
 

@@ -8,15 +8,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from ips_shared.auth import Principal, Role, bearer_principal, require
 from ips_shared.contracts.events import HoursCategory
 from ips_shared.messaging.unit_of_work import UnitOfWork
 
-from .domain.errors import CertificationError, Forbidden
+from .domain.errors import Forbidden
 from .service import CertificationService
 
 T = TypeVar("T")
@@ -80,9 +79,3 @@ def router(
         ]
 
     return api
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(CertificationError)
-    async def certification_error(_request: Request, error: CertificationError) -> JSONResponse:
-        return JSONResponse({"code": error.code, "detail": str(error)}, status_code=error.status)

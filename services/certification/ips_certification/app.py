@@ -10,7 +10,7 @@ from ips_shared.settings import ServiceSettings
 
 from . import SERVICE, subscribers
 from . import __doc__ as description
-from .api import install_error_handlers, router
+from .api import router
 from .db.tables import Inbox, Outbox
 from .domain.policy import CertificationPolicy, read_policy
 from .service import CertificationService
@@ -32,5 +32,4 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     subscribers.register(runtime, service)
     app = runtime.http_app(router(service, runtime.unit_of_work, settings.api_tokens))
     app.state.certification = service
-    install_error_handlers(app)
     return app

@@ -7,15 +7,14 @@ import asyncio
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends
 from pydantic import AwareDatetime, BaseModel, EmailStr, Field, model_validator
 
 from ips_shared.auth import Principal, Role, bearer_principal, require
 from ips_shared.contracts.events import Channel, Ident, Transport
 
 from .domain.applications import ApplicationRequest, ApplicationStatus
-from .domain.errors import EnrollmentError, Forbidden
+from .domain.errors import Forbidden
 from .domain.people import check_channel
 from .service import EnrollmentService, NewPerson, RideListing
 
@@ -244,9 +243,3 @@ def router(service: EnrollmentService, tokens: dict[str, Principal]) -> APIRoute
         return await run(service.ride_sharing, cohort_id)
 
     return api
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(EnrollmentError)
-    async def enrollment_error(_request: Request, error: EnrollmentError) -> JSONResponse:
-        return JSONResponse({"code": error.code, "detail": str(error)}, status_code=error.status)

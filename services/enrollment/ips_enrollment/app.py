@@ -10,7 +10,7 @@ from ips_shared.settings import ServiceSettings
 
 from . import SERVICE
 from . import __doc__ as description
-from .api import install_error_handlers, router
+from .api import router
 from .db.tables import Inbox, Outbox
 from .domain.policy import EnrollmentPolicy, read_policy
 from .service import EnrollmentService
@@ -38,5 +38,4 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     service = EnrollmentService(runtime.unit_of_work, policy)
     app = runtime.http_app(router(service, settings.api_tokens))
     app.state.enrollment = service
-    install_error_handlers(app)
     return app

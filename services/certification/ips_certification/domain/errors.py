@@ -1,21 +1,19 @@
-"""Refusals: each has a machine-readable `code`, an HTTP status and a sentence for people."""
+"""Certification's refusals (codes and statuses come from `ips_shared.errors`)."""
+
+from ips_shared import errors
 
 
-class CertificationError(Exception):
-    code = "certification_error"
-    status = 422
+class CertificationError(errors.Refused):
+    pass
 
 
-class NotFound(CertificationError):
-    code = "not_found"
-    status = 404
+class NotFound(CertificationError, errors.NotFound):
+    pass
 
 
-class AlreadyVoided(CertificationError):
+class Forbidden(CertificationError, errors.Forbidden):
+    pass
+
+
+class AlreadyVoided(CertificationError, errors.Conflict):
     code = "already_voided"
-    status = 409
-
-
-class Forbidden(CertificationError):
-    code = "forbidden"
-    status = 403

@@ -1,27 +1,27 @@
-"""Refusals: each has a machine-readable `code`, an HTTP status and a sentence for people."""
+"""Enrollment's refusals: each has a machine-readable `code`, an HTTP status and a sentence
+for people (the defaults come from `ips_shared.errors`)."""
+
+from ips_shared import errors
 
 
-class EnrollmentError(Exception):
-    code = "enrollment_error"
-    status = 422
+class EnrollmentError(errors.Refused):
+    pass
 
 
-class NotFound(EnrollmentError):
-    code = "not_found"
-    status = 404
+class NotFound(EnrollmentError, errors.NotFound):
+    pass
 
 
 class UnknownPerson(NotFound):
     code = "unknown_person"
 
 
-class Forbidden(EnrollmentError):
-    code = "forbidden"
-    status = 403
+class Forbidden(EnrollmentError, errors.Forbidden):
+    pass
 
 
-class Conflict(EnrollmentError):
-    status = 409
+class Conflict(EnrollmentError, errors.Conflict):
+    pass
 
 
 class MissingPrerequisite(Conflict):
