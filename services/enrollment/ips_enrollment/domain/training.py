@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
+from dateutil.relativedelta import relativedelta
+
 from .errors import InvalidDay, NotInCohort
 
 TRAINING_DAYS = 8
@@ -20,14 +22,8 @@ def check_day(day: int) -> None:
 
 
 def add_months(start: date, months: int) -> date:
-    month_index = start.month - 1 + months
-    year, month = start.year + month_index // 12, month_index % 12 + 1
-    for day in range(start.day, 27, -1):  # Jan 31 + 1 month -> Feb 28/29
-        try:
-            return date(year, month, day)
-        except ValueError:
-            continue
-    return date(year, month, min(start.day, 28))
+    """Jan 31 + 1 month is the last day of February."""
+    return start + relativedelta(months=months)
 
 
 def completed_on(attended: Iterable[tuple[int, date]], window_months: int) -> date | None:
