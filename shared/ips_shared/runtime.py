@@ -31,6 +31,7 @@ from .messaging.records import InboxColumns, OutboxColumns
 from .messaging.relay import OutboxRelay
 from .messaging.streams import declare_streams, wait_for_streams
 from .messaging.unit_of_work import UnitOfWork
+from .messaging.worker import Worker
 from .settings import ServiceSettings
 
 log = structlog.get_logger("ips.runtime")
@@ -67,8 +68,9 @@ class ServiceRuntime:
             self.engine, outbox, self.jetstream, poll_seconds=settings.relay_poll_seconds
         )
         self.consumers: list[BatchConsumer] = []
+        self.workers: list[Worker] = [self.relay]
         self._jetstream: JetStreamContext | None = None
-        self._relay_task: asyncio.Task[None] | None = None
+        self._worker_tasks: list[asyncio.Task[None]] = []
 
     # -- building blocks for the service ----------------------------------------------
 
@@ -110,6 +112,10 @@ class ServiceRuntime:
         self.consumers.append(consumer)
         return consumer
 
+    def run_alongside(self, worker: Worker) -> None:
+        """Run a background loop (a scheduler, say) from start to stop of the service."""
+        self.workers.append(worker)
+
     def publishes(self, *events: type[EventPayload]) -> None:
         """Document the events this service emits (through its outbox) in its AsyncAPI."""
         for model in events:
@@ -148,18 +154,21 @@ class ServiceRuntime:
         # consumers pull for themselves, so the broker is connected, never started.
         for consumer in self.consumers:
             await consumer.start()
-        self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox-relay")
+        self._worker_tasks = [
+            asyncio.create_task(worker.run(), name=f"{self.name}-{worker.name}")
+            for worker in self.workers
+        ]
         log.info("service.started", http_port=self.settings.http_port)
 
     async def stop(self) -> None:
         for consumer in self.consumers:
             await consumer.stop()
-        if self._relay_task is not None:
-            self.relay.stop()
+        for worker, task in zip(self.workers, self._worker_tasks, strict=True):
+            worker.stop()
             try:
-                await asyncio.wait_for(self._relay_task, timeout=20)
+                await asyncio.wait_for(task, timeout=20)
             except TimeoutError:
-                log.warning("service.relay_stop_timed_out")
+                log.warning("service.worker_stop_timed_out", worker=worker.name)
         try:
             await self.broker.stop()
         except Exception as error:  # NATS gone already: nothing left to drain

@@ -1,28 +1,39 @@
-"""Certification's HTTP API: operators correct the ledger; a person sees their own hours."""
+"""Certification's HTTP API: a person's status explained; operators correct the ledger,
+record reviews, suspend, withdraw and reinstate (each audited), and ask what-if."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from ips_shared.auth import Principal, Role, bearer_principal, require
-from ips_shared.contracts.events import HoursCategory
+from ips_shared.contracts.events import CertificationStatus, HoursCategory, ReviewOutcome
 from ips_shared.messaging.unit_of_work import UnitOfWork
 
 from .domain.errors import Forbidden
-from .service import CertificationService
+from .domain.policy import Rules
+from .domain.requirements import Progress
+from .domain.status import Decision
+from .service import CertificationService, Explanation
 
 T = TypeVar("T")
+Reason = Annotated[str, Field(min_length=3, max_length=500)]
 
 
-class VoidIn(BaseModel):
-    reason: Annotated[str, Field(min_length=3, max_length=500)]
+class ReasonIn(BaseModel):
+    reason: Reason
+
+
+class ReviewIn(BaseModel):
+    reviewed_on: date
+    outcome: ReviewOutcome
+    reason: Reason
 
 
 class HoursOut(BaseModel):
@@ -35,6 +46,105 @@ class HoursOut(BaseModel):
     void_reason: str | None = None
 
 
+class RequirementOut(BaseModel):
+    name: str
+    counted: Decimal
+    required: Decimal
+    unit: Literal["hours", "requirements"]
+    met: bool
+    window_first_day: date
+    window_last_day: date
+    days_left: int
+    summary: str = Field(examples=["skill_building: 8.5 of 12 hours, 43 days left"])
+    parts: list[RequirementOut] = []
+
+
+class ChangeOut(BaseModel):
+    old_status: CertificationStatus | None
+    new_status: CertificationStatus
+    reason_code: str
+    effective_date: date
+    policy_version: str
+    caused_by: list[str]
+    recorded_at: datetime
+
+
+class StatusOut(BaseModel):
+    person_id: str
+    status: CertificationStatus | None
+    reason_code: str
+    certificate_number: str | None
+    policy_version: str
+    trained_on: date
+    certified_since: date | None
+    period: Literal["first_year", "certification_year"]
+    period_first_day: date
+    period_last_day: date
+    next_review_due: date | None
+    requirements: list[RequirementOut]
+    history: list[ChangeOut]
+
+
+class StatusDifference(BaseModel):
+    person_id: str
+    current: CertificationStatus
+    would_be: CertificationStatus
+    reason_code: str
+
+
+class WhatIfOut(BaseModel):
+    on: date
+    changes: list[StatusDifference]
+
+
+def requirement_out(progress: Progress, today: date) -> RequirementOut:
+    days_left = max(0, (progress.window_end - today).days)
+    unit = "hours" if progress.unit == "hours" else "of the listed requirements"
+    return RequirementOut(
+        name=progress.name,
+        counted=progress.counted,
+        required=progress.required,
+        unit=progress.unit,
+        met=progress.met,
+        window_first_day=progress.window_start,
+        window_last_day=progress.window_end - timedelta(days=1),
+        days_left=days_left,
+        summary=f"{progress.name}: {progress.counted.normalize():f} of "
+        f"{progress.required.normalize():f} {unit}, {days_left} days left",
+        parts=[requirement_out(part, today) for part in progress.parts],
+    )
+
+
+def status_out(explanation: Explanation) -> StatusOut:
+    found, standing = explanation.assessment, explanation.standing
+    return StatusOut(
+        person_id=explanation.person_id,
+        status=standing.status,
+        reason_code=found.reason,
+        certificate_number=explanation.certificate_number,
+        policy_version=found.rules.version,
+        trained_on=explanation.trained_on,
+        certified_since=found.certified_on,
+        period="first_year" if found.certified_on is None else "certification_year",
+        period_first_day=found.period_start,
+        period_last_day=found.period_end - timedelta(days=1),
+        next_review_due=found.next_review_due,
+        requirements=[requirement_out(progress, found.on) for progress in found.progress],
+        history=[
+            ChangeOut(
+                old_status=change.old_status,
+                new_status=change.new_status,
+                reason_code=change.reason_code,
+                effective_date=change.effective_on,
+                policy_version=change.policy_version,
+                caused_by=change.caused_by,
+                recorded_at=change.recorded_at,
+            )
+            for change in explanation.history
+        ],
+    )
+
+
 def router(
     service: CertificationService,
     unit_of_work: Callable[[], UnitOfWork],
@@ -43,7 +153,7 @@ def router(
     principal = bearer_principal(tokens)
     operator = Depends(require(principal, Role.OPERATOR))
     anyone = Depends(require(principal, Role.OPERATOR, Role.PERSON))
-    api = APIRouter(tags=["hours"])
+    api = APIRouter(tags=["certification"])
 
     def in_transaction(work: Callable[[UnitOfWork], T], commit: bool) -> T:
         with unit_of_work() as uow:
@@ -52,21 +162,25 @@ def router(
                 uow.commit()
             return result
 
-    @api.post("/hours/{event_id}/void")
-    async def void(event_id: str, body: VoidIn, who: Principal = operator) -> dict[str, str]:
-        actor = who.name or who.role
-        await asyncio.to_thread(
-            in_transaction, lambda uow: service.void_entry(uow, event_id, actor, body.reason), True
-        )
-        return {"event_id": event_id, "voided_by": actor}
+    async def run(work: Callable[[UnitOfWork], T], *, commit: bool) -> T:
+        return await asyncio.to_thread(in_transaction, work, commit)
+
+    def own(who: Principal, person_id: str) -> None:
+        if not who.acts_for(person_id):
+            raise Forbidden("A person may see only their own record.")
+
+    def actor(who: Principal) -> str:
+        return who.name or who.role
+
+    @api.get("/people/{person_id}/status")
+    async def status(person_id: str, who: Principal = anyone) -> StatusOut:
+        own(who, person_id)
+        return status_out(await run(lambda uow: service.explain(uow, person_id), commit=False))
 
     @api.get("/people/{person_id}/hours")
     async def hours_of(person_id: str, who: Principal = anyone) -> list[HoursOut]:
-        if not who.acts_for(person_id):
-            raise Forbidden("A person may see only their own hours.")
-        rows = await asyncio.to_thread(
-            in_transaction, lambda uow: service.hours_of(uow, person_id), False
-        )
+        own(who, person_id)
+        rows = await run(lambda uow: service.hours_of(uow, person_id), commit=False)
         return [
             HoursOut(
                 **entry.model_dump(
@@ -77,5 +191,53 @@ def router(
             )
             for entry, void in rows
         ]
+
+    @api.post("/hours/{event_id}/void")
+    async def void(event_id: str, body: ReasonIn, who: Principal = operator) -> dict[str, str]:
+        await run(
+            lambda uow: service.void_entry(uow, event_id, actor(who), body.reason), commit=True
+        )
+        return {"event_id": event_id, "voided_by": actor(who)}
+
+    @api.post("/people/{person_id}/reviews", status_code=201)
+    async def review(person_id: str, body: ReviewIn, who: Principal = operator) -> dict[str, str]:
+        event_id = await run(
+            lambda uow: service.record_review(
+                uow, person_id, body.reviewed_on, body.outcome, actor(who), body.reason
+            ),
+            commit=True,
+        )
+        return {"event_id": event_id, "recorded_by": actor(who)}
+
+    def decision_endpoint(decision: Decision) -> None:
+        @api.post(f"/people/{{person_id}}/{decision.value}", name=decision.value)
+        async def decide(
+            person_id: str, body: ReasonIn, who: Principal = operator
+        ) -> dict[str, str]:
+            status = await run(
+                lambda uow: service.decide(uow, person_id, decision, actor(who), body.reason),
+                commit=True,
+            )
+            return {"person_id": person_id, "status": status, "decided_by": actor(who)}
+
+    for decision in Decision:
+        decision_endpoint(decision)
+
+    @api.post("/what-if")
+    async def what_if(draft: Rules, _who: Principal = operator) -> WhatIfOut:
+        """Whose status would change under this draft rule version, and to what (read-only)."""
+        on, differences = await run(lambda uow: service.what_if(uow, draft), commit=False)
+        return WhatIfOut(
+            on=on,
+            changes=[
+                StatusDifference(
+                    person_id=d.person_id,
+                    current=d.current,
+                    would_be=d.would_be,
+                    reason_code=d.reason,
+                )
+                for d in differences
+            ],
+        )
 
     return api

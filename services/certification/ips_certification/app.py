@@ -1,6 +1,8 @@
-"""The certification process: broker, consumers, health and AsyncAPI."""
+"""The certification process: broker, consumers, scheduler, health and AsyncAPI."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
@@ -13,23 +15,33 @@ from . import __doc__ as description
 from .api import router
 from .db.tables import Inbox, Outbox
 from .domain.policy import CertificationPolicy, read_policy
-from .service import CertificationService
+from .scheduler import Scheduler
+from .service import CertificationService, Clock
 from .settings import CertificationSettings
 
 
-def create_app(settings: ServiceSettings) -> FastAPI:
+def create_app(settings: ServiceSettings, clock: Clock = lambda: datetime.now(UTC)) -> FastAPI:
+    """`clock` is injectable so that tests can run years of the calendar in seconds."""
     assert isinstance(settings, CertificationSettings)
     runtime = ServiceRuntime(
         SERVICE, settings, outbox=Outbox, inbox=Inbox, description=description or ""
     )
-    runtime.publishes(events.HoursRejected)
+    runtime.publishes(
+        events.HoursRejected,
+        events.CertificationStatusChanged,
+        events.ReviewDue,
+        events.ReviewCompleted,
+    )
     policy = (
         read_policy(settings.policy_file).certification
         if settings.policy_file
         else CertificationPolicy()
     )
-    service = CertificationService(policy)
+    service = CertificationService(policy, clock)
     subscribers.register(runtime, service)
+    scheduler = Scheduler(service, runtime.unit_of_work, settings.scheduler_poll_seconds)
+    runtime.run_alongside(scheduler)
     app = runtime.http_app(router(service, runtime.unit_of_work, settings.api_tokens))
     app.state.certification = service
+    app.state.scheduler = scheduler
     return app

@@ -12,6 +12,9 @@ class CertificationSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CERTIFICATION_")
 
     http_port: int = Field(default=8002, ge=1, le=65535)
+    scheduler_poll_seconds: float = Field(
+        default=60.0, gt=0, description="How often the scheduler looks for dates that came"
+    )
     policy_file: FilePath | None = Field(
         default=None,
         description="The program policy (TOML); without it the defaults reproduce Maine's rules",

@@ -14,7 +14,6 @@ transactions and must run once per database (which the single process guarantees
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
@@ -28,6 +27,7 @@ from sqlmodel import Session, col, select
 from ..contracts.envelope import MSG_ID_HEADER
 from ..db import new_session, utcnow
 from .records import OutboxColumns
+from .worker import Worker
 
 log = structlog.get_logger("ips.outbox")
 PURGE_EVERY_SECONDS = 3600.0
@@ -41,7 +41,7 @@ class PendingRow(NamedTuple):
     payload: bytes
 
 
-class OutboxRelay:
+class OutboxRelay(Worker):
     def __init__(
         self,
         engine: Engine,
@@ -54,58 +54,21 @@ class OutboxRelay:
         max_backoff_seconds: float = 30.0,
         keep_published: timedelta = timedelta(days=7),
     ) -> None:
+        super().__init__("outbox", poll_seconds, max_backoff_seconds)
         self._engine = engine
         self._outbox = outbox
         self._jetstream = jetstream
         self._batch_size = batch_size
-        self._poll_seconds = poll_seconds
         self._publish_timeout = publish_timeout
-        self._max_backoff = max_backoff_seconds
         self._keep_published = keep_published
         self._locks_rows = engine.dialect.name == "postgresql"
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self.healthy = True
+        self._last_purge = 0.0
 
-    def wake(self) -> None:
-        """Ask for a publish pass now; safe to call from any thread."""
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
-
-    async def run(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        failures = 0
-        last_purge = 0.0
-        while not self._stopping:
-            try:
-                await self.publish_pending()
-                if time.monotonic() - last_purge > PURGE_EVERY_SECONDS:
-                    await asyncio.to_thread(self._purge_published)
-                    last_purge = time.monotonic()
-            except Exception as error:
-                failures += 1
-                self.healthy = False
-                delay = min(self._max_backoff, 0.25 * 2**failures)
-                log.warning("outbox.publish_failed", error=type(error).__name__, retry_in=delay)
-                await self._pause(delay)
-                continue
-            if failures:
-                log.info("outbox.recovered", after_failures=failures)
-            failures, self.healthy = 0, True
-            await self._pause(self._poll_seconds)
-
-    def stop(self) -> None:
-        """Finish the batch in hand, then leave `run` (cancelling could cut a database
-        call short in its worker thread)."""
-        self._stopping = True
-        self._wake.set()
-
-    async def _pause(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
-        if not self._stopping:
-            self._wake.clear()
+    async def work(self) -> None:
+        await self.publish_pending()
+        if time.monotonic() - self._last_purge > PURGE_EVERY_SECONDS:
+            await asyncio.to_thread(self._purge_published)
+            self._last_purge = time.monotonic()
 
     async def publish_pending(self) -> int:
         """Publish everything unpublished; returns how many rows were published."""

@@ -36,6 +36,7 @@ class UnitOfWork:
         self._inbox = inbox
         self._after_commit = after_commit
         self._emitted = 0
+        self._on_commit: list[Callable[[], None]] = []
         self.causing_event: CloudEvent[Any] | None = None
         self.session: Session
 
@@ -106,8 +107,15 @@ class UnitOfWork:
             ],
         )
 
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once this transaction has committed (not if it rolls back)."""
+        self._on_commit.append(callback)
+
     def commit(self) -> None:
         self.session.commit()
         if self._emitted and self._after_commit:
             self._after_commit()
         self._emitted = 0
+        callbacks, self._on_commit = self._on_commit, []
+        for callback in callbacks:
+            callback()

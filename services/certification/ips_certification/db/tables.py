@@ -1,15 +1,16 @@
-"""Certification's tables: who is known here, the hours ledger and its refusals."""
+"""Certification's tables: who is known here, the hours ledger and its refusals, each
+person's standing, its append-only history, reviews, operator decisions and certificates."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Index, Numeric
+from sqlalchemy import JSON, Index, Numeric
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from ips_shared.contracts.events import HoursCategory
+from ips_shared.contracts.events import CertificationStatus, HoursCategory, ReviewOutcome
 from ips_shared.db import UTCDateTime
 from ips_shared.messaging.records import InboxColumns, OutboxColumns
 
@@ -89,6 +90,76 @@ class HoursRejection(Table, table=True):
     reason_code: str = Field(max_length=64)
     reason: str = Field(max_length=1000)
     received_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Standing(Table, table=True):
+    """A person's current status and what the scheduler needs: the incremental state.
+
+    `next_check_on` is the next date on which time alone may change the status (or today,
+    when new facts arrived): the scheduler reads only the rows that are due."""
+
+    __tablename__ = "standing"
+
+    person_id: str = Field(primary_key=True, foreign_key="participant.person_id", max_length=64)
+    status: CertificationStatus | None = None
+    evaluated_on: date | None = None
+    evaluated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    certified_on: date | None = None
+    review_noticed_for: date | None = None
+    next_check_on: date | None = Field(default=None, index=True)
+
+
+class Certificate(Table, table=True):
+    """Issued at first certification (or imported) and kept for life."""
+
+    __tablename__ = "certificate"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str | None = Field(default=None, max_length=32, unique=True)
+    person_id: str = Field(foreign_key="participant.person_id", max_length=64, unique=True)
+    issued_on: date
+    imported: bool = False
+
+
+class StatusChange(Table, table=True):
+    """The append-only history of a person's status, with causes."""
+
+    __tablename__ = "status_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=128, unique=True)  # the CertificationStatusChanged sent
+    person_id: str = Field(max_length=64, index=True)
+    old_status: CertificationStatus | None = None
+    new_status: CertificationStatus
+    reason_code: str = Field(max_length=64)
+    effective_on: date
+    policy_version: str = Field(max_length=32)
+    caused_by: list[str] = Field(default_factory=list, sa_type=JSON)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Review(Table, table=True):
+    """A review of commitment to the core concepts, as an operator recorded it."""
+
+    __tablename__ = "review"
+
+    event_id: str = Field(primary_key=True, max_length=128)  # the ReviewCompleted sent
+    person_id: str = Field(max_length=64, index=True)
+    reviewed_on: date
+    outcome: ReviewOutcome
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Decision(Table, table=True):
+    """An operator's suspension, withdrawal or reinstatement, in force from `taken_on`."""
+
+    __tablename__ = "decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: str = Field(max_length=64, index=True)
+    decision: str = Field(max_length=16)
+    taken_on: date
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
 
 
 metadata = Table.metadata

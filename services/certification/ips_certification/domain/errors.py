@@ -17,3 +17,11 @@ class Forbidden(CertificationError, errors.Forbidden):
 
 class AlreadyVoided(CertificationError, errors.Conflict):
     code = "already_voided"
+
+
+class InvalidReview(CertificationError):
+    code = "invalid_review"
+
+
+class InvalidDecision(CertificationError, errors.Conflict):
+    code = "invalid_decision"

@@ -1,0 +1,61 @@
+"""The certification scheduler: status follows the calendar as well as events.
+
+Each person's standing names the next date on which time alone may change it (or today,
+once new facts arrived); a pass reads only the rows whose date has come, through an index,
+and advances them in one transaction with the events they emit. A pass after a restart
+finds the standings already advanced, so nothing is emitted twice."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import structlog
+
+from ips_shared.messaging.unit_of_work import UnitOfWork
+from ips_shared.messaging.worker import Worker
+
+from .service import CertificationService
+
+log = structlog.get_logger(__name__)
+BATCH = 200
+
+
+class Scheduler(Worker):
+    def __init__(
+        self,
+        service: CertificationService,
+        unit_of_work: Callable[[], UnitOfWork],
+        poll_seconds: float,
+    ) -> None:
+        super().__init__("certification-scheduler", poll_seconds)
+        self._service = service
+        self._unit_of_work = unit_of_work
+        service.wake_scheduler = self.wake
+
+    async def work(self) -> None:
+        while await asyncio.to_thread(self.run_pass) == BATCH:
+            pass
+
+    def run_pass(self) -> int:
+        """Advance up to one batch of due people; returns how many were due."""
+        with self._unit_of_work() as uow:
+            people = self._service.due(uow, BATCH)
+            try:
+                self._service.bring_up_to_date(uow, people)
+                uow.commit()
+                return len(people)
+            except Exception:
+                log.exception("scheduler.batch_failed", people=len(people))
+        for person_id in people:  # one by one: one person's failure holds back no one else
+            with self._unit_of_work() as uow:
+                try:
+                    self._service.bring_up_to_date(uow, [person_id])
+                    uow.commit()
+                    continue
+                except Exception:
+                    log.exception("scheduler.person_failed", person_id=person_id)
+            with self._unit_of_work() as uow:
+                self._service.postpone(uow, person_id)
+                uow.commit()
+        return len(people)
