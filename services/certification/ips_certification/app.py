@@ -44,4 +44,5 @@ def create_app(settings: ServiceSettings, clock: Clock = lambda: datetime.now(UT
     app = runtime.http_app(router(service, runtime.unit_of_work, settings.api_tokens))
     app.state.certification = service
     app.state.scheduler = scheduler
+    app.state.settings = settings
     return app

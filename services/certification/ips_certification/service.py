@@ -26,7 +26,7 @@ from ips_shared.contracts.events import (
     ReviewOutcome,
     TrainingCompleted,
 )
-from ips_shared.db import bulk_insert, member_of, utcnow
+from ips_shared.db import bulk_insert, member_of
 from ips_shared.messaging.consumer import Refusal
 from ips_shared.messaging.unit_of_work import UnitOfWork
 
@@ -68,6 +68,11 @@ class CertificationService:
         self._zone = ZoneInfo(policy.timezone)
         self._clock = clock
         self.wake_scheduler: Callable[[], None] = lambda: None  # the scheduler sets it
+
+    def now(self) -> datetime:
+        """Every time this service records comes from its clock, so that what was known
+        on a date is consistent when tests move the clock."""
+        return self._clock()
 
     def today(self) -> date:
         return self._clock().astimezone(self._zone).date()
@@ -128,7 +133,7 @@ class CertificationService:
             )
         ):
             totals[(person, day, source)] = Decimal(hours)
-        today, now, accepted = self.today(), utcnow(), []
+        today, now, accepted = self.today(), self.now(), []
         for event in events:
             data = event.data
             key = (data.person_id, data.activity_date, event.source)
@@ -184,7 +189,7 @@ class CertificationService:
             raise NotFound(f"No hours entry has the event id {event_id!r}.")
         if db.get(HoursVoid, event_id) is not None:
             raise AlreadyVoided("This entry is voided already.")
-        now = utcnow()
+        now = self.now()
         void = HoursVoid(entry_event_id=event_id, reason=reason, actor=actor, voided_at=now)
         db.add(void)
         self._audit(uow, "void_hours", event_id, actor, reason, now)
@@ -219,7 +224,7 @@ class CertificationService:
                 source_token=token,
                 reason_code=rejection.code,
                 reason=rejection.reason,
-                received_at=utcnow(),
+                received_at=self.now(),
             )
         )
         uow.emit(
@@ -290,7 +295,7 @@ class CertificationService:
                     )
             stored.status = after.status
             stored.evaluated_on = after.evaluated_on
-            stored.evaluated_at = utcnow()
+            stored.evaluated_at = self.now()
             stored.certified_on = after.certified_on
             stored.review_noticed_for = after.review_noticed_for
             stored.next_check_on = assessment.next_boundary()
@@ -333,7 +338,7 @@ class CertificationService:
                 effective_on=change.effective,
                 policy_version=change.policy_version,
                 caused_by=list(caused_by),
-                recorded_at=utcnow(),
+                recorded_at=self.now(),
             )
         )
 
@@ -468,7 +473,7 @@ class CertificationService:
             ReviewCompleted(person_id=person_id, reviewed_on=reviewed_on, outcome=outcome),
             partition_key=person_id,
         )
-        now = utcnow()
+        now = self.now()
         uow.session.add(
             tables.Review(
                 event_id=envelope.id,
@@ -499,7 +504,7 @@ class CertificationService:
             )
         if decision is not rules.Decision.REINSTATE and standing.status == _HOLDS[decision]:
             raise InvalidDecision(f"This person is {standing.status} already.")
-        now = utcnow()
+        now = self.now()
         uow.session.add(
             tables.Decision(person_id=person_id, decision=decision, taken_on=today, recorded_at=now)
         )
