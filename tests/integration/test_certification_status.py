@@ -103,6 +103,7 @@ async def certification(
         nats_url=nats_url,
         relay_poll_seconds=0.05,
         scheduler_poll_seconds=30,  # the test wakes it; the interval must not be needed
+        scheduler_settle_seconds=0.01,
         api_tokens=TOKENS,
     )
     app = create_app(settings, clock=calendar)

@@ -39,7 +39,12 @@ def create_app(settings: ServiceSettings, clock: Clock = lambda: datetime.now(UT
     )
     service = CertificationService(policy, clock)
     subscribers.register(runtime, service)
-    scheduler = Scheduler(service, runtime.unit_of_work, settings.scheduler_poll_seconds)
+    scheduler = Scheduler(
+        service,
+        runtime.unit_of_work,
+        settings.scheduler_poll_seconds,
+        settings.scheduler_settle_seconds,
+    )
     runtime.run_alongside(scheduler)
     app = runtime.http_app(router(service, runtime.unit_of_work, settings.api_tokens))
     app.state.certification = service

@@ -27,13 +27,17 @@ class Scheduler(Worker):
         service: CertificationService,
         unit_of_work: Callable[[], UnitOfWork],
         poll_seconds: float,
+        settle_seconds: float,
     ) -> None:
         super().__init__("certification-scheduler", poll_seconds)
+        self._settle_seconds = settle_seconds
         self._service = service
         self._unit_of_work = unit_of_work
         service.wake_scheduler = self.wake
 
     async def work(self) -> None:
+        # Woken by new hours: let a burst of reports settle, then evaluate each person once.
+        await asyncio.sleep(self._settle_seconds)
         while await asyncio.to_thread(self.run_pass) == BATCH:
             pass
 

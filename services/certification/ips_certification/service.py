@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from ips_shared.contracts import subjects
@@ -33,7 +33,15 @@ from ips_shared.messaging.unit_of_work import UnitOfWork
 from .db import tables
 from .db.tables import HoursEntry, HoursRejection, HoursVoid, OperatorAction, Participant
 from .domain import status as rules
-from .domain.errors import AlreadyVoided, InvalidDecision, InvalidReview, NotFound
+from .domain.certificates import CertificateRow
+from .domain.errors import (
+    AlreadyVoided,
+    CertificateConflict,
+    InvalidCertificate,
+    InvalidDecision,
+    InvalidReview,
+    NotFound,
+)
 from .domain.hours import Claim, Rejection, check
 from .domain.policy import CertificationPolicy, Rules
 
@@ -158,6 +166,7 @@ class CertificationService:
                     "activity_date": data.activity_date,
                     "note": data.note,
                     "recorded_at": now,
+                    "status_seen": False,
                 }
             )
         bulk_insert(db.connection(), HoursEntry, accepted)
@@ -165,19 +174,17 @@ class CertificationService:
 
     def _check_soon(self, uow: UnitOfWork, people: set[str], today: date) -> None:
         """New facts: the scheduler looks at these people today (not in this transaction,
-        so the ledger's throughput does not depend on status work)."""
+        so the ledger's throughput does not depend on status work).
+
+        Every row is written, even one already due: on PostgreSQL the write waits for a
+        scheduler pass that holds the row, so that pass cannot clear the mark without
+        having seen these facts."""
         if not people:
             return
         dialect = uow.session.get_bind().dialect.name
         uow.session.execute(
             update(tables.Standing)
-            .where(
-                member_of(col(tables.Standing.person_id), people, dialect),
-                or_(
-                    col(tables.Standing.next_check_on) > today,
-                    col(tables.Standing.next_check_on).is_(None),
-                ),
-            )
+            .where(member_of(col(tables.Standing.person_id), people, dialect))
             .values(next_check_on=today)
         )
         uow.on_commit(self.wake_scheduler)
@@ -236,6 +243,76 @@ class CertificationService:
             subject=subjects.hours_rejected_subject(token),
         )
 
+    def import_certificate_row(self, uow: UnitOfWork, row: CertificateRow, file_name: str) -> bool:
+        """A certificate granted before this system, from a state's spreadsheet; returns
+        whether anything was new. The person's standing starts from it (the years it
+        covers until today count as met) and the change is announced with its number.
+
+        Importing the same row again changes nothing and emits nothing."""
+        db = uow.session
+        today, person_id = self.today(), row.person_id
+        held = db.exec(
+            select(tables.Certificate).where(tables.Certificate.person_id == person_id)
+        ).first()
+        if held is not None:
+            if held.number == row.certificate_number:
+                return False
+            raise CertificateConflict("This person holds another certificate number already.")
+        taken = db.exec(
+            select(tables.Certificate.person_id).where(
+                tables.Certificate.number == row.certificate_number
+            )
+        ).first()
+        if taken is not None:
+            raise CertificateConflict("This certificate number belongs to another person.")
+        if row.certified_on > today:
+            raise InvalidCertificate("certified_on is in the future.")
+        if row.last_review_on is not None and row.last_review_on > today:
+            raise InvalidCertificate("last_review_on is in the future.")
+        participant = db.get(Participant, person_id)
+        if participant is None:
+            db.add(
+                Participant(person_id=person_id, record_began_on=row.trained, cohort_id=row.cohort)
+            )
+            db.add(tables.Standing(person_id=person_id))
+            db.flush()
+        else:  # known from their training completion: that record stands
+            began = participant.record_began_on
+            if row.certified_on < began:
+                raise InvalidCertificate("certified_on is before this person's training completed.")
+            if row.last_review_on is not None and row.last_review_on < began:
+                raise InvalidCertificate(
+                    "last_review_on is before this person's training completed."
+                )
+        now = self.now()
+        db.add(
+            tables.Certificate(
+                number=row.certificate_number,
+                person_id=person_id,
+                issued_on=row.certified_on,
+                imported=True,
+                imported_on=today,
+            )
+        )
+        if row.last_review_on is not None:
+            review_id = f"import:{person_id}:{row.last_review_on.isoformat()}"
+            if db.get(tables.Review, review_id) is None:
+                db.add(  # a review of the past: recorded, not announced (no ReviewCompleted)
+                    tables.Review(
+                        event_id=review_id,
+                        person_id=person_id,
+                        reviewed_on=row.last_review_on,
+                        outcome=ReviewOutcome.AFFIRMED,
+                        recorded_at=now,
+                    )
+                )
+        self._audit(
+            uow, "import_certificate", person_id, "import", f"imported from {file_name}"[:500], now
+        )
+        db.flush()
+        self._evaluate(uow, {person_id: []}, today)
+        return True
+
     # -- standing over time ------------------------------------------------------------
 
     def due(self, uow: UnitOfWork, limit: int) -> list[str]:
@@ -265,26 +342,31 @@ class CertificationService:
     def _evaluate(self, uow: UnitOfWork, causes: dict[str, list[str]], today: date) -> None:
         """Advance each person's standing to today; emit what happened, in one transaction.
 
-        `causes`: per person, the ids of the events that prompted this evaluation; facts
-        that arrived since the last evaluation are named as causes too."""
+        `causes`: per person, the ids of the events that prompted this evaluation; hours
+        this evaluation is the first to see are named as causes too. The standings are
+        locked first: a ledger batch for these people writes their standing too, so it
+        commits before this reads the facts, or after this has finished."""
         if not causes:
             return
         db = uow.session
-        facts = self._facts(uow, causes.keys())
-        standings = {
-            row.person_id: row
-            for row in db.exec(
-                select(tables.Standing).where(col(tables.Standing.person_id).in_(causes))
+        standings = list(
+            db.exec(
+                select(tables.Standing)
+                .where(col(tables.Standing.person_id).in_(causes))
+                .with_for_update()  # one evaluation of a person at a time (PostgreSQL)
             )
-        }
-        for person_id, stored in standings.items():
+        )
+        facts = self._facts(uow, causes.keys())
+        unseen = self._unseen_hours(uow, causes.keys())
+        for stored in standings:
+            person_id = stored.person_id
             before = rules.Standing(
                 stored.status, stored.evaluated_on, stored.certified_on, stored.review_noticed_for
             )
             after, occasions, assessment = rules.advance(
                 before, facts[person_id], self.policy, today
             )
-            news = [*causes[person_id], *self._arrived_since(uow, person_id, stored.evaluated_at)]
+            news = [*causes[person_id], *unseen[person_id]]
             for occasion in occasions:
                 if isinstance(occasion, rules.StatusChanged):
                     self._record_change(uow, person_id, occasion, news, today)
@@ -295,11 +377,33 @@ class CertificationService:
                     )
             stored.status = after.status
             stored.evaluated_on = after.evaluated_on
-            stored.evaluated_at = self.now()
             stored.certified_on = after.certified_on
             stored.review_noticed_for = after.review_noticed_for
             stored.next_check_on = assessment.next_boundary()
             db.add(stored)
+        seen = [event_id for ids in unseen.values() for event_id in ids]
+        if seen:
+            dialect = db.get_bind().dialect.name
+            db.execute(
+                update(HoursEntry)
+                .where(member_of(col(HoursEntry.event_id), seen, dialect))
+                .values(status_seen=True)
+            )
+
+    def _unseen_hours(self, uow: UnitOfWork, people: Iterable[str]) -> dict[str, list[str]]:
+        """Per person, the hours no status evaluation has seen yet (the news)."""
+        dialect = uow.session.get_bind().dialect.name
+        unseen: dict[str, list[str]] = defaultdict(list)
+        for person_id, event_id in uow.session.exec(
+            select(HoursEntry.person_id, HoursEntry.event_id)
+            .where(
+                member_of(col(HoursEntry.person_id), list(people), dialect),
+                col(HoursEntry.status_seen).is_(False),
+            )
+            .order_by(col(HoursEntry.recorded_at))
+        ):
+            unseen[person_id].append(event_id)
+        return unseen
 
     def _record_change(
         self,
@@ -359,23 +463,6 @@ class CertificationService:
         db.add(certificate)
         return certificate.number
 
-    def _arrived_since(self, uow: UnitOfWork, person_id: str, since: datetime | None) -> list[str]:
-        if since is None:
-            return []
-        db = uow.session
-        hours = db.exec(
-            select(HoursEntry.event_id)
-            .where(HoursEntry.person_id == person_id, col(HoursEntry.recorded_at) > since)
-            .order_by(col(HoursEntry.recorded_at))
-            .limit(CAUSES_KEPT)
-        )
-        reviews = db.exec(
-            select(tables.Review.event_id).where(
-                tables.Review.person_id == person_id, col(tables.Review.recorded_at) > since
-            )
-        )
-        return [*hours, *reviews]
-
     def _facts(self, uow: UnitOfWork, people: Iterable[str]) -> dict[str, rules.Facts]:
         """Everything known of these people, as the rules read it (a few queries in all)."""
         db = uow.session
@@ -420,14 +507,19 @@ class CertificationService:
             decisions[decision.person_id].append(
                 rules.OperatorDecision(rules.Decision(decision.decision), decision.taken_on)
             )
-        imported = dict(
-            db.exec(
-                select(tables.Certificate.person_id, tables.Certificate.issued_on).where(
+        imported = {
+            person_id: (issued_on, imported_on)
+            for person_id, issued_on, imported_on in db.exec(
+                select(
+                    tables.Certificate.person_id,
+                    tables.Certificate.issued_on,
+                    tables.Certificate.imported_on,
+                ).where(
                     member_of(col(tables.Certificate.person_id), ids, dialect),
                     col(tables.Certificate.imported),
                 )
-            ).all()
-        )
+            )
+        }
         return {
             participant.person_id: rules.Facts(
                 trained_on=participant.record_began_on,
@@ -435,7 +527,8 @@ class CertificationService:
                 entries=tuple(entries[participant.person_id]),
                 reviews=tuple(reviews[participant.person_id]),
                 decisions=tuple(decisions[participant.person_id]),
-                certified_on=imported.get(participant.person_id),
+                certified_on=imported.get(participant.person_id, (None, None))[0],
+                vouched_until=imported.get(participant.person_id, (None, None))[1],
             )
             for participant in db.exec(
                 select(Participant).where(member_of(col(Participant.person_id), ids, dialect))

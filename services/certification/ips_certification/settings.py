@@ -15,6 +15,12 @@ class CertificationSettings(ServiceSettings):
     scheduler_poll_seconds: float = Field(
         default=60.0, gt=0, description="How often the scheduler looks for dates that came"
     )
+    scheduler_settle_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="After new facts wake the scheduler, wait this long so that a burst of "
+        "reports is evaluated once per person",
+    )
     policy_file: FilePath | None = Field(
         default=None,
         description="The program policy (TOML); without it the defaults reproduce Maine's rules",

@@ -51,6 +51,7 @@ class HoursEntry(Table, table=True):
     activity_date: date
     note: str | None = Field(default=None, max_length=200)
     recorded_at: datetime = Field(sa_type=UTCDateTime)
+    status_seen: bool = False  # a status evaluation has taken it into account
 
 
 class HoursVoid(Table, table=True):
@@ -103,7 +104,6 @@ class Standing(Table, table=True):
     person_id: str = Field(primary_key=True, foreign_key="participant.person_id", max_length=64)
     status: CertificationStatus | None = None
     evaluated_on: date | None = None
-    evaluated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     certified_on: date | None = None
     review_noticed_for: date | None = None
     next_check_on: date | None = Field(default=None, index=True)
@@ -119,6 +119,7 @@ class Certificate(Table, table=True):
     person_id: str = Field(foreign_key="participant.person_id", max_length=64, unique=True)
     issued_on: date
     imported: bool = False
+    imported_on: date | None = None  # the service's date when it was imported
 
 
 class StatusChange(Table, table=True):

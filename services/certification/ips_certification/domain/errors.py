@@ -25,3 +25,11 @@ class InvalidReview(CertificationError):
 
 class InvalidDecision(CertificationError, errors.Conflict):
     code = "invalid_decision"
+
+
+class CertificateConflict(CertificationError, errors.Conflict):
+    code = "certificate_conflict"
+
+
+class InvalidCertificate(CertificationError):
+    code = "invalid_certificate"

@@ -93,6 +93,7 @@ class Facts:
     reviews: tuple[Review, ...] = ()
     decisions: tuple[OperatorDecision, ...] = ()
     certified_on: date | None = None  # granted outside the ledger (an imported certificate)
+    vouched_until: date | None = None  # imported: years ended by then count as met
 
     def credits(self, on: date) -> tuple[Credit, ...]:
         return tuple(
@@ -211,13 +212,11 @@ def _certified(
     last_review = facts.last_affirmed_review(on)
     review_due = add_months(max(anchor, last_review or anchor), rules.review_interval_months)
 
-    previous_unmet = False
-    if index > 1:
-        previous_start = add_months(anchor, 12 * (index - 2))
-        previous_rules = policy.rules_for(facts.trained_on, facts.cohort_id, previous_start)
-        previous_unmet = not all_met(previous_rules.yearly, credits, previous_start, start)
+    previous_unmet = _year_unmet(facts, policy, anchor, index - 1, credits)
+    # Grace follows a year that was kept: someone already lapsed stays lapsed.
+    already_lapsed = previous_unmet and _year_unmet(facts, policy, anchor, index - 2, credits)
 
-    if previous_unmet and on >= start + grace:
+    if previous_unmet and (on >= start + grace or already_lapsed):
         status, reason = Status.LAPSED, Reason.YEAR_ENDED_UNMET
     elif on >= review_due + grace:
         status, reason = Status.LAPSED, Reason.REVIEW_OVERDUE
@@ -254,6 +253,20 @@ def _certified(
             notice_from,
         ),
     )
+
+
+def _year_unmet(
+    facts: Facts, policy: CertificationPolicy, anchor: date, index: int, credits: tuple[Credit, ...]
+) -> bool:
+    """Whether certification year `index` (from 1) ended with its requirements unmet; the
+    first year before it was met by definition, and years an import vouches for count."""
+    if index < 1:
+        return False
+    start, end = add_months(anchor, 12 * (index - 1)), add_months(anchor, 12 * index)
+    if facts.vouched_until is not None and end <= facts.vouched_until:
+        return False
+    year_rules = policy.rules_for(facts.trained_on, facts.cohort_id, start)
+    return not all_met(year_rules.yearly, credits, start, end)
 
 
 @dataclass(frozen=True)
@@ -337,7 +350,12 @@ def _step(
     ):
         occasions.append(ReviewNoticed(due=found.next_review_due, effective=on))  # type: ignore[arg-type]
         noticed = found.next_review_due
-    return Standing(found.status, on, found.certified_on, noticed)
+    # While an operator holds someone, a certification reached is kept for the return,
+    # where it is announced (and its certificate issued) as the first one.
+    held = found.status in (Status.SUSPENDED, Status.WITHDRAWN)
+    return Standing(
+        found.status, on, standing.certified_on if held else found.certified_on, noticed
+    )
 
 
 def _reason_for_change(standing: Standing, found: Assessment, facts: Facts) -> Reason:

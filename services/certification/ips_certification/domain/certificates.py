@@ -1,0 +1,103 @@
+"""Certificates a state granted before this system, as CSV from its spreadsheet, read row
+by row for import.
+
+Columns: person_id, certificate_number, certified_on (required), trained_on (default: the
+first year of the default rules before certified_on), cohort (default `imported`),
+last_review_on (the latest affirmed review of commitment, if any). One row per person;
+dates are ISO (YYYY-MM-DD). Whether a date lies in the future is the service's question
+(its clock says what today is).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, TextIO
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ips_shared.contracts.events import Ident
+
+from .policy import MAINE_2026
+from .requirements import add_months
+
+COLUMNS = (
+    "person_id",
+    "certificate_number",
+    "certified_on",
+    "trained_on",
+    "cohort",
+    "last_review_on",
+)
+REQUIRED_COLUMNS = {"person_id", "certificate_number", "certified_on"}
+IMPORTED_COHORT = "imported"
+FIRST_YEAR_MONTHS = MAINE_2026.first_year_months  # of the default rules
+
+CertificateNumber = Annotated[
+    str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$")
+]
+CohortId = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9-]+$")]
+
+
+class CertificateRow(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    person_id: Ident
+    certificate_number: CertificateNumber
+    certified_on: date
+    trained_on: date | None = None
+    cohort: CohortId = IMPORTED_COHORT
+    last_review_on: date | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CertificateRow:
+        trained = self.trained_on or add_months(self.certified_on, -FIRST_YEAR_MONTHS)
+        if trained > self.certified_on:
+            raise ValueError("trained_on is after certified_on")
+        if self.last_review_on is not None and self.last_review_on < trained:
+            raise ValueError("last_review_on is before trained_on")
+        object.__setattr__(self, "trained_on", trained)  # frozen: the default, filled in
+        return self
+
+    @property
+    def trained(self) -> date:
+        """When the record begins: given, or the default rules' first year before certified_on."""
+        return self.trained_on or add_months(self.certified_on, -FIRST_YEAR_MONTHS)
+
+
+@dataclass(frozen=True)
+class BadRow:
+    line: int
+    reason: str
+
+
+class CertificatesFormatError(ValueError):
+    """The file as a whole cannot be read (for example a required column is missing)."""
+
+
+def read_certificates(source: TextIO) -> Iterator[tuple[int, CertificateRow | BadRow]]:
+    """(line number, parsed row or the reason it is refused), in file order."""
+    reader = csv.DictReader(source)
+    header = set(reader.fieldnames or ())
+    if missing := REQUIRED_COLUMNS - header:
+        raise CertificatesFormatError(f"missing columns: {', '.join(sorted(missing))}")
+    if unknown := header - set(COLUMNS):
+        raise CertificatesFormatError(f"unknown columns: {', '.join(sorted(unknown))}")
+    line = reader.line_num + 1  # a record's first line (a quoted field may span several)
+    for record in reader:
+        try:
+            if None in record:
+                yield line, BadRow(line, "more fields than columns")
+                continue
+            values = {key: value for key, value in record.items() if value not in (None, "")}
+            yield line, CertificateRow.model_validate(values)
+        except ValidationError as error:
+            reasons = "; ".join(
+                f"{'.'.join(map(str, item['loc'])) or 'row'}: {item['msg']}"
+                for item in error.errors(include_input=False, include_url=False)
+            )
+            yield line, BadRow(line, reasons)
+        finally:
+            line = reader.line_num + 1
