@@ -153,7 +153,7 @@ class CertificationPolicy(BaseModel):
     def with_draft(self, draft: Rules) -> CertificationPolicy:
         """This policy with a draft version added (for what-if questions)."""
         kept = tuple(rules for rules in self.rules if rules.effective_from < draft.effective_from)
-        return self.model_copy(update={"rules": (*kept, draft)})
+        return CertificationPolicy.model_validate({**dict(self), "rules": (*kept, draft)})
 
 
 class Policy(BaseModel):

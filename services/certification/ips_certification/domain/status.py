@@ -329,6 +329,10 @@ def _step(
     occasions: list[Occasion],
 ) -> Standing:
     found = _assess(standing, facts, policy, on)
+    # While an operator holds someone, a certification reached is kept for the return,
+    # where it is announced (and its certificate issued) as the first one.
+    held = found.status in (Status.SUSPENDED, Status.WITHDRAWN)
+    certified_on = standing.certified_on if held else found.certified_on
     if found.status != standing.status:
         occasions.append(
             StatusChanged(
@@ -337,8 +341,7 @@ def _step(
                 reason=_reason_for_change(standing, found, facts),
                 effective=on,
                 policy_version=found.rules.version,
-                first_certification=standing.certified_on is None
-                and found.certified_on is not None,
+                first_certification=standing.certified_on is None and certified_on is not None,
             )
         )
     noticed = standing.review_noticed_for
@@ -346,16 +349,13 @@ def _step(
         found.status in (Status.CERTIFIED, Status.AT_RISK, Status.LAPSED)
         and found.review_notice_from is not None
         and found.review_notice_from <= on
-        and noticed != found.next_review_due
+        and found.next_review_due is not None
+        # A later rule version may bring a due date forward, never back to one noticed.
+        and (noticed is None or found.next_review_due > noticed)
     ):
-        occasions.append(ReviewNoticed(due=found.next_review_due, effective=on))  # type: ignore[arg-type]
+        occasions.append(ReviewNoticed(due=found.next_review_due, effective=on))
         noticed = found.next_review_due
-    # While an operator holds someone, a certification reached is kept for the return,
-    # where it is announced (and its certificate issued) as the first one.
-    held = found.status in (Status.SUSPENDED, Status.WITHDRAWN)
-    return Standing(
-        found.status, on, standing.certified_on if held else found.certified_on, noticed
-    )
+    return Standing(found.status, on, certified_on, noticed)
 
 
 def _reason_for_change(standing: Standing, found: Assessment, facts: Facts) -> Reason:
