@@ -8,6 +8,7 @@ finds the standings already advanced, so nothing is emitted twice."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 import structlog
@@ -18,7 +19,8 @@ from ips_shared.messaging.worker import Worker
 from .service import CertificationService
 
 log = structlog.get_logger(__name__)
-BATCH = 200
+BATCH = 50  # people per transaction: short, so the ledger's writes are not held up
+SHARE = 0.25  # at most this share of the time goes to passes while hours keep arriving
 
 
 class Scheduler(Worker):
@@ -31,15 +33,20 @@ class Scheduler(Worker):
     ) -> None:
         super().__init__("certification-scheduler", poll_seconds)
         self._settle_seconds = settle_seconds
+        self._last_pass_seconds = 0.0
         self._service = service
         self._unit_of_work = unit_of_work
         service.wake_scheduler = self.wake
 
     async def work(self) -> None:
-        # Woken by new hours: let a burst of reports settle, then evaluate each person once.
-        await asyncio.sleep(self._settle_seconds)
+        # Woken by new hours: let a burst of reports settle, then evaluate each person once
+        # (and while a burst lasts, leave the ledger most of the time).
+        rest = self._last_pass_seconds * (1 - SHARE) / SHARE
+        await asyncio.sleep(max(self._settle_seconds, rest))
+        started = time.monotonic()
         while await asyncio.to_thread(self.run_pass) == BATCH:
-            pass
+            await asyncio.sleep(0)  # between transactions, let the ledger's batches in
+        self._last_pass_seconds = time.monotonic() - started
 
     def run_pass(self) -> int:
         """Advance up to one batch of due people; returns how many were due."""
