@@ -469,21 +469,29 @@ class CertificationService:
         ids = list(people)
         dialect = db.get_bind().dialect.name
         entries: dict[str, list[rules.Entry]] = defaultdict(list)
-        for entry, void in db.exec(
-            select(HoursEntry, HoursVoid)
+        for event_id, person_id, activity_date, category, hours, recorded_at, voided_at in db.exec(
+            select(  # columns, not table objects: this runs for every evaluation
+                HoursEntry.event_id,
+                HoursEntry.person_id,
+                HoursEntry.activity_date,
+                HoursEntry.category,
+                HoursEntry.hours,
+                HoursEntry.recorded_at,
+                HoursVoid.voided_at,
+            )
             .join(
                 HoursVoid, col(HoursVoid.entry_event_id) == col(HoursEntry.event_id), isouter=True
             )
             .where(member_of(col(HoursEntry.person_id), ids, dialect))
         ):
-            entries[entry.person_id].append(
+            entries[person_id].append(
                 rules.Entry(
-                    entry.event_id,
-                    entry.activity_date,
-                    entry.category,
-                    entry.hours,
-                    self._local_date(entry.recorded_at),
-                    self._local_date(void.voided_at) if void else None,
+                    event_id,
+                    activity_date,
+                    category,
+                    hours,
+                    self._local_date(recorded_at),
+                    self._local_date(voided_at) if voided_at else None,
                 )
             )
         reviews: dict[str, list[rules.Review]] = defaultdict(list)
