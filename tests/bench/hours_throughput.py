@@ -100,8 +100,9 @@ def prepare(database_url: str) -> None:
                 for n in range(PEOPLE)
             ],
         )
-        # Their standings, as evaluated on completion: the scheduler re-evaluates each
-        # person whose hours arrive, as it would in service.
+        # Their standings, as the service stores them after evaluating a completion: in
+        # their first year, so new hours cannot change their status and the scheduler is
+        # not woken for them (it is for people at risk, lapsed, or past their first year).
         connection.execute(
             insert(Standing),
             [
@@ -110,6 +111,7 @@ def prepare(database_url: str) -> None:
                     "status": CertificationStatus.TRAINED,
                     "evaluated_on": began,
                     "next_check_on": began + timedelta(days=365),
+                    "hours_matter": False,
                 }
                 for n in range(PEOPLE)
             ],

@@ -1313,3 +1313,25 @@ def test_an_imported_certificate_is_announced_as_imported():
         )
     ]
     assert standing.certified_on == date(2026, 9, 1)
+
+
+# -- when new hours are worth an evaluation ----------------------------------------------
+
+
+def test_new_hours_matter_only_where_they_could_change_the_status():
+    """Hours only ever help: the ledger wakes the scheduler for no one else."""
+    in_first_year = facts()
+    assert not assess(in_first_year, POLICY, FIRST_YEAR_END - DAY).hours_may_change_it()
+    assert assess(in_first_year, POLICY, FIRST_YEAR_END).hours_may_change_it()  # unmet
+
+    kept = certified(*year_met(FIRST_YEAR_END))
+    assert not assess(kept, POLICY, FIRST_YEAR_END).hours_may_change_it()
+    short = certified()
+    at_risk = YEAR_1_END - timedelta(days=60)
+    assert assess(short, POLICY, at_risk - DAY).status is S.CERTIFIED
+    assert not assess(short, POLICY, at_risk - DAY).hours_may_change_it()
+    assert assess(short, POLICY, at_risk).hours_may_change_it()
+    assert assess(short, POLICY, YEAR_1_END + timedelta(days=30)).hours_may_change_it()  # lapsed
+
+    held = facts(decisions=(OperatorDecision(Decision.SUSPEND, TRAINED_ON),))
+    assert not assess(held, POLICY, FIRST_YEAR_END).hours_may_change_it()

@@ -170,23 +170,27 @@ class CertificationService:
                 }
             )
         bulk_insert(db.connection(), HoursEntry, accepted)
-        self._check_soon(uow, {row["person_id"] for row in accepted}, today)
+        self._check_soon(uow, {row["person_id"] for row in accepted}, today, new_hours=True)
 
-    def _check_soon(self, uow: UnitOfWork, people: set[str], today: date) -> None:
+    def _check_soon(
+        self, uow: UnitOfWork, people: set[str], today: date, *, new_hours: bool = False
+    ) -> None:
         """New facts: the scheduler looks at these people today (not in this transaction,
-        so the ledger's throughput does not depend on status work).
+        so the ledger's throughput does not depend on status work). New hours only for
+        the people whose status they could change (`hours_matter`).
 
-        Every row is written, even one already due: on PostgreSQL the write waits for a
-        scheduler pass that holds the row, so that pass cannot clear the mark without
+        Every such row is written, even one already due: on PostgreSQL the write waits for
+        a scheduler pass that holds the row, so that pass cannot clear the mark without
         having seen these facts."""
         if not people:
             return
         dialect = uow.session.get_bind().dialect.name
-        uow.session.execute(
-            update(tables.Standing)
-            .where(member_of(col(tables.Standing.person_id), people, dialect))
-            .values(next_check_on=today)
+        marked = update(tables.Standing).where(
+            member_of(col(tables.Standing.person_id), people, dialect)
         )
+        if new_hours:
+            marked = marked.where(col(tables.Standing.hours_matter))
+        uow.session.execute(marked.values(next_check_on=today))
         uow.on_commit(self.wake_scheduler)
 
     def void_entry(self, uow: UnitOfWork, event_id: str, actor: str, reason: str) -> HoursVoid:
@@ -380,6 +384,7 @@ class CertificationService:
             stored.certified_on = after.certified_on
             stored.review_noticed_for = after.review_noticed_for
             stored.next_check_on = assessment.next_boundary()
+            stored.hours_matter = assessment.hours_may_change_it()
             db.add(stored)
         seen = [event_id for ids in unseen.values() for event_id in ids]
         if seen:

@@ -107,6 +107,7 @@ class Standing(Table, table=True):
     certified_on: date | None = None
     review_noticed_for: date | None = None
     next_check_on: date | None = Field(default=None, index=True)
+    hours_matter: bool = True  # new hours could change the status (see `_check_soon`)
 
 
 class Certificate(Table, table=True):

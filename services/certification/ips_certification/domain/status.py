@@ -131,6 +131,13 @@ class Assessment:
     progress: tuple[Progress, ...]
     boundaries: tuple[date, ...] = field(repr=False)
 
+    def hours_may_change_it(self) -> bool:
+        """Whether more hours could change this status before its next boundary: they only
+        ever help, so not for someone certified, held, or in their first year."""
+        if self.status is Status.TRAINED:
+            return self.on >= self.period_end
+        return self.status in (Status.AT_RISK, Status.LAPSED)
+
     def next_boundary(self) -> date | None:
         return min((b for b in self.boundaries if b > self.on), default=None)
 

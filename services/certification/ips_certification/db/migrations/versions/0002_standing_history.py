@@ -125,6 +125,7 @@ def upgrade() -> None:
         sa.Column("certified_on", sa.Date(), nullable=True),
         sa.Column("review_noticed_for", sa.Date(), nullable=True),
         sa.Column("next_check_on", sa.Date(), nullable=True),
+        sa.Column("hours_matter", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["person_id"],
             ["participant.person_id"],
@@ -143,8 +144,8 @@ def upgrade() -> None:
         )
     # People known before standings existed: the scheduler brings each up to date.
     op.execute(
-        "INSERT INTO standing (person_id, next_check_on) "
-        "SELECT person_id, record_began_on FROM participant"
+        "INSERT INTO standing (person_id, next_check_on, hours_matter) "
+        "SELECT person_id, record_began_on, true FROM participant"
     )
 
 
