@@ -7,12 +7,8 @@ from datetime import date
 
 import pytest
 
-from ips_certification.domain.certificates import (
-    BadRow,
-    CertificateRow,
-    CertificatesFormatError,
-    read_certificates,
-)
+from ips_certification.domain.certificates import CertificateRow, read_certificates
+from ips_shared.csv_import import BadRow, CsvFormatError
 
 HEADER = "person_id,certificate_number,certified_on,trained_on,cohort,last_review_on\n"
 
@@ -140,5 +136,5 @@ def test_a_byte_order_mark_is_read_as_such(tmp_path) -> None:
     ],
 )
 def test_a_file_without_a_required_column_is_refused_whole(header: str, message: str) -> None:
-    with pytest.raises(CertificatesFormatError, match=message):
+    with pytest.raises(CsvFormatError, match=message):
         read(header + "me-1,ME-1,2020-01-01\n")

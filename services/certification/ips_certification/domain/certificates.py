@@ -10,15 +10,14 @@ dates are ISO (YYYY-MM-DD). Whether a date lies in the future is the service's q
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, TextIO
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ips_shared.contracts.events import Ident
+from ips_shared.csv_import import BadRow, read_rows
 
 from .policy import MAINE_2026
 from .requirements import add_months
@@ -67,37 +66,6 @@ class CertificateRow(BaseModel):
         return self.trained_on or add_months(self.certified_on, -FIRST_YEAR_MONTHS)
 
 
-@dataclass(frozen=True)
-class BadRow:
-    line: int
-    reason: str
-
-
-class CertificatesFormatError(ValueError):
-    """The file as a whole cannot be read (for example a required column is missing)."""
-
-
 def read_certificates(source: TextIO) -> Iterator[tuple[int, CertificateRow | BadRow]]:
     """(line number, parsed row or the reason it is refused), in file order."""
-    reader = csv.DictReader(source)
-    header = set(reader.fieldnames or ())
-    if missing := REQUIRED_COLUMNS - header:
-        raise CertificatesFormatError(f"missing columns: {', '.join(sorted(missing))}")
-    if unknown := header - set(COLUMNS):
-        raise CertificatesFormatError(f"unknown columns: {', '.join(sorted(unknown))}")
-    line = reader.line_num + 1  # a record's first line (a quoted field may span several)
-    for record in reader:
-        try:
-            if None in record:
-                yield line, BadRow(line, "more fields than columns")
-                continue
-            values = {key: value for key, value in record.items() if value not in (None, "")}
-            yield line, CertificateRow.model_validate(values)
-        except ValidationError as error:
-            reasons = "; ".join(
-                f"{'.'.join(map(str, item['loc'])) or 'row'}: {item['msg']}"
-                for item in error.errors(include_input=False, include_url=False)
-            )
-            yield line, BadRow(line, reasons)
-        finally:
-            line = reader.line_num + 1
+    return read_rows(source, CertificateRow, COLUMNS, REQUIRED_COLUMNS)

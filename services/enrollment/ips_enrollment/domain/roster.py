@@ -8,15 +8,14 @@ completions are optional, a training completion needs its cohort (an intake id s
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, TextIO
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from ips_shared.contracts.events import Channel, Ident, IntakeId
+from ips_shared.csv_import import BadRow, read_rows
 
 from .people import check_channel
 
@@ -59,37 +58,6 @@ class RosterRow(BaseModel):
         return self
 
 
-@dataclass(frozen=True)
-class BadRow:
-    line: int
-    reason: str
-
-
-class RosterFormatError(ValueError):
-    """The file as a whole cannot be read (for example a required column is missing)."""
-
-
 def read_roster(source: TextIO) -> Iterator[tuple[int, RosterRow | BadRow]]:
     """(line number, parsed row or the reason it is refused), in file order."""
-    reader = csv.DictReader(source)
-    header = set(reader.fieldnames or ())
-    if missing := REQUIRED_COLUMNS - header:
-        raise RosterFormatError(f"missing columns: {', '.join(sorted(missing))}")
-    if unknown := header - set(COLUMNS):
-        raise RosterFormatError(f"unknown columns: {', '.join(sorted(unknown))}")
-    line = reader.line_num + 1  # a record's first line (a quoted field may span several)
-    for record in reader:
-        try:
-            if None in record:
-                yield line, BadRow(line, "more fields than columns")
-                continue
-            values = {key: value for key, value in record.items() if value not in (None, "")}
-            yield line, RosterRow.model_validate(values)
-        except ValidationError as error:
-            reasons = "; ".join(
-                f"{'.'.join(map(str, item['loc'])) or 'row'}: {item['msg']}"
-                for item in error.errors(include_input=False, include_url=False)
-            )
-            yield line, BadRow(line, reasons)
-        finally:
-            line = reader.line_num + 1
+    return read_rows(source, RosterRow, COLUMNS, REQUIRED_COLUMNS)
