@@ -11,6 +11,7 @@ import time as monotonic
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -93,12 +94,21 @@ class Certification:
 
 @pytest.fixture
 async def certification(
-    jetstream: JetStreamContext, database_url: str, nats_url: str
+    jetstream: JetStreamContext,
+    database_url: str,
+    nats_url: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
 ) -> AsyncIterator[Certification]:
     await declare_streams(jetstream, [streams.ENROLLMENT])
     migrate_service(database_url, tables)
     calendar = Calendar(TRAINED_ON)
+    policy_file = None
+    if marker := request.node.get_closest_marker("policy"):
+        policy_file = tmp_path / "policy.toml"
+        policy_file.write_text(marker.args[0])
     settings = CertificationSettings(
+        policy_file=policy_file,
         database_url=database_url,
         nats_url=nats_url,
         relay_poll_seconds=0.05,
@@ -205,7 +215,7 @@ async def test_years_of_a_specialist_from_training_to_lapse_and_reinstatement(
     )
     assert explained["next_review_due"] == "2029-03-10"
     skill = next(r for r in explained["requirements"] if r["name"] == "skill_building")
-    assert (skill["counted"], skill["required"], skill["met"]) == ("0", "12", False)
+    assert (skill["counted"], skill["required"], skill["met"]) == ("0.00", "12.00", False)
     assert skill["summary"] == "skill_building: 0 of 12 hours, 335 days left"
     assert [h["new_status"] for h in explained["history"]] == [
         "trained",
@@ -389,3 +399,83 @@ async def test_what_if_names_whose_status_a_draft_would_change_and_changes_nothi
     )
     assert (invalid.status_code, invalid.json()["code"]) == (422, "invalid_request")
     assert certification.history("p-1") + certification.history("p-2") == before
+
+
+TWO_VERSIONS = """
+version = "test-2027"
+effective_from = 2026-01-01
+
+[certification]
+timezone = "America/New_York"
+
+[[certification.rules]]
+version = "maine-2026.1"
+effective_from = 2026-01-01
+
+[[certification.rules]]
+version = "more-education-2027"
+effective_from = 2027-01-01
+grandfather_trained_before = 2026-06-01  # the spring 2026 cohort keeps the 2026 rules
+
+[[certification.rules.first_year]]
+kind = "sum"
+name = "continuing_education"
+categories = ["continuing_education"]
+hours = 8
+
+[[certification.rules.first_year]]
+kind = "sum"
+name = "skill_building"
+categories = ["skill_building"]
+hours = 12
+
+[[certification.rules.yearly]]
+kind = "sum"
+name = "continuing_education"
+categories = ["continuing_education"]
+hours = 10
+
+[[certification.rules.yearly]]
+kind = "any_of"
+name = "groups_or_co_reflection"
+needed = 1
+of = [
+  { kind = "sum", name = "skill_building", categories = ["skill_building"], hours = 12 },
+  { kind = "minimums", name = "both", minimums = { skill_building = 6, co_reflection = 6 } },
+]
+"""
+
+
+@pytest.mark.policy(TWO_VERSIONS)
+async def test_a_new_rule_version_applies_from_its_date_and_the_earlier_cohort_keeps_its_rules(
+    certification: Certification, jetstream: JetStreamContext
+) -> None:
+    """From the policy file: 2027 rules ask 10 hours of continuing education a year; the
+    spring 2026 cohort (trained before June 2026) is grandfathered on 8."""
+    await send(jetstream, trained("p-old", TRAINED_ON))
+    await send(jetstream, trained("p-new", date(2026, 6, 10)))
+    await eventually(lambda: len(rows(certification.database_url, tables.Standing)) == 2)
+    await certification.turn_to(date(2026, 9, 1))
+    for person in ("p-old", "p-new"):
+        await certification.report_year(jetstream, person, date(2026, 8, 1))
+    await certification.turn_to(date(2027, 9, 1))
+    for person in ("p-old", "p-new"):
+        await certification.report_year(jetstream, person, date(2027, 8, 1))
+    # 60 days before each one's first certification year ends, 8 hours are short only
+    # under the 2027 rules.
+    await certification.turn_to(date(2028, 4, 11))
+    assert [new for _, new, _, _ in certification.history("p-old")] == ["trained", "certified"]
+    assert certification.history("p-new")[-1] == (
+        "certified",
+        "at_risk",
+        "hours_short_near_year_end",
+        date(2028, 4, 11),
+    )
+    status = (await certification.call("GET", "/people/p-new/status", "op")).json()
+    assert status["policy_version"] == "more-education-2027"
+    education = next(r for r in status["requirements"] if r["name"] == "continuing_education")
+    assert (education["counted"], education["required"]) == ("8.00", "10.00")
+    groups = next(r for r in status["requirements"] if r["name"] == "groups_or_co_reflection")
+    assert (groups["unit"], groups["met"]) == ("requirements", True)
+    old = (await certification.call("GET", "/people/p-old/status", "op")).json()
+    assert (old["status"], old["policy_version"]) == ("certified", "maine-2026.1")

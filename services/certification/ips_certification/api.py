@@ -17,6 +17,7 @@ from ips_shared.contracts.events import CertificationStatus, HoursCategory, Revi
 from ips_shared.messaging.unit_of_work import UnitOfWork
 
 from .domain.errors import Forbidden
+from .domain.hours import HUNDREDTH
 from .domain.policy import Rules
 from .domain.requirements import Progress
 from .domain.status import Decision
@@ -100,10 +101,11 @@ class WhatIfOut(BaseModel):
 def requirement_out(progress: Progress, today: date) -> RequirementOut:
     days_left = max(0, (progress.window_end - today).days)
     unit = "hours" if progress.unit == "hours" else "of the listed requirements"
+    exact = HUNDREDTH if progress.unit == "hours" else Decimal(1)
     return RequirementOut(
         name=progress.name,
-        counted=progress.counted,
-        required=progress.required,
+        counted=progress.counted.quantize(exact),
+        required=progress.required.quantize(exact),
         unit=progress.unit,
         met=progress.met,
         window_first_day=progress.window_start,
