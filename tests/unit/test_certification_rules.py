@@ -1335,3 +1335,11 @@ def test_new_hours_matter_only_where_they_could_change_the_status():
 
     held = facts(decisions=(OperatorDecision(Decision.SUSPEND, TRAINED_ON),))
     assert not assess(held, POLICY, FIRST_YEAR_END).hours_may_change_it()
+
+
+def test_the_contract_names_every_reason_a_change_can_carry():
+    from ips_shared.contracts.events import CertificationStatusChanged
+
+    described = CertificationStatusChanged.model_fields["reason_code"].description or ""
+    assessment_only = {Reason.FIRST_YEAR_IN_PROGRESS, Reason.FIRST_YEAR_UNMET}  # trained
+    assert all(reason.value in described for reason in set(Reason) - assessment_only)

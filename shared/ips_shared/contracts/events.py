@@ -193,7 +193,14 @@ class CertificationStatusChanged(EventPayload):
     person_id: PersonId
     old_status: CertificationStatus | None
     new_status: CertificationStatus
-    reason_code: str = Field(min_length=1, max_length=64)
+    reason_code: str = Field(
+        min_length=1,
+        max_length=64,
+        description="Why, for machines: training_completed, first_year_met, "
+        "certificate_imported, requirements_met, hours_short_near_year_end, "
+        "review_due_by_year_end, review_overdue, year_ended_unmet, reinstated, "
+        "operator_suspended, operator_withdrew, operator_reinstated (more may be added)",
+    )
     effective_date: date
     policy_version: str = Field(min_length=1, max_length=32)
     caused_by: tuple[str, ...] = Field(default=(), description="Ids of the events that led to it")
