@@ -1343,3 +1343,19 @@ def test_the_contract_names_every_reason_a_change_can_carry():
     described = CertificationStatusChanged.model_fields["reason_code"].description or ""
     assessment_only = {Reason.FIRST_YEAR_IN_PROGRESS, Reason.FIRST_YEAR_UNMET}  # trained
     assert all(reason.value in described for reason in set(Reason) - assessment_only)
+
+
+def test_a_training_completion_learned_late_starts_the_record_on_its_date():
+    """A roster import or a late event: the history begins at the training, not the day
+    certification heard of it, and passes every date since."""
+    late = facts(
+        entry(date(2026, 5, 1), CE, 8, known_on=date(2026, 6, 1)),
+        entry(date(2026, 5, 1), SB, 12, known_on=date(2026, 6, 1)),
+    )
+
+    _, occasions, _ = advance(Standing(), late, POLICY, FIRST_YEAR_END + timedelta(days=30))
+
+    assert [(o.new, o.reason, o.effective) for o in occasions] == [
+        (S.TRAINED, Reason.TRAINING_COMPLETED, TRAINED_ON),
+        (S.CERTIFIED, Reason.FIRST_YEAR_MET, FIRST_YEAR_END),
+    ]

@@ -314,6 +314,10 @@ def advance(
     or a restarted scheduler never emits an occasion twice."""
     occasions: list[Occasion] = []
     current = standing
+    if current.evaluated_on is None:
+        # A record begins with its training; an imported one when the import vouched for it.
+        begins = facts.vouched_until or facts.certified_on or facts.trained_on
+        current = _step(current, facts, policy, min(begins, to), occasions)
     if current.evaluated_on is not None:
         while (
             step := _assess(current, facts, policy, current.evaluated_on).next_boundary()
