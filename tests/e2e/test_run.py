@@ -40,9 +40,12 @@ def listening(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def get(url: str) -> tuple[int, dict[str, object]]:
+def get(url: str, token: str | None = None) -> tuple[int, dict[str, object]]:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
     try:
-        with urllib.request.urlopen(url, timeout=2) as answer:
+        with urllib.request.urlopen(
+            urllib.request.Request(url, headers=headers), timeout=2
+        ) as answer:
             return answer.status, json.loads(answer.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
@@ -150,6 +153,13 @@ def test_the_runner_starts_everything_and_an_application_reaches_notifications(
         wait_for(confirmation_due, timeout=30, what="the confirmation to become due")
         completed = asyncio.run(training_completed_on_stream(environment["IPS_NATS_PORT"]))
         assert completed == {"person_id": person, "cohort_id": cohort, "completed_on": "2027-02-08"}
+        status = f"http://127.0.0.1:{ports['certification']}/people/{person}/status"
+
+        def known_as_trained() -> bool:
+            code, body = get(status, OPERATOR)
+            return code == 200 and body["status"] == "trained"
+
+        wait_for(known_as_trained, timeout=30, what="certification to know the person as trained")
         assert (tmp_path / "data" / "nats" / "jetstream").is_dir()  # NATS data under one folder
     finally:
         runner.send_signal(signal.SIGINT)
