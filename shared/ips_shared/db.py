@@ -9,8 +9,9 @@ measurements put well ahead of an async driver that hops once per statement.
 
 from __future__ import annotations
 
+import json
 import tempfile
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,13 +23,17 @@ from sqlalchemy import (
     ColumnElement,
     DateTime,
     Engine,
+    String,
     any_,
     bindparam,
     create_engine,
     event,
-    insert,
+    func,
+    literal_column,
+    select,
     text,
 )
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
@@ -84,35 +89,70 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def member_of(column: Any, values: Collection[Any], dialect: str) -> ColumnElement[bool]:
-    """`column IN values`. On PostgreSQL as `= ANY(array)`: one parameter, so the statement
-    text is the same for every batch and is prepared once, where a long IN list is new
-    text (and parsing work) every time."""
+    """`column IN values`, as one parameter, so the statement text is the same for every
+    batch and is prepared once, where a long IN list is new text (and parsing work) every
+    time: `= ANY(array)` on PostgreSQL, `IN (SELECT value FROM json_each(?))` on SQLite."""
     if dialect == "postgresql":
         values_array = bindparam(None, list(values), type_=ARRAY(column.type))
         return column == any_(values_array)  # type: ignore[no-any-return]
+    if dialect == "sqlite":
+        process = _bind_processor(column.type, _SQLITE)
+        stored = [process(value) for value in values] if process else list(values)
+        members = bindparam(None, json.dumps(stored), type_=String())
+        return column.in_(  # type: ignore[no-any-return]
+            select(literal_column("value")).select_from(func.json_each(members))
+        )
     return column.in_(values)  # type: ignore[no-any-return]
 
 
 def bulk_insert(connection: Connection, model: Any, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert many rows in the current transaction: COPY on PostgreSQL (one stream, no
-    statement per row), executemany elsewhere. Column types convert values as usual."""
+    statement per row), one prepared INSERT for all rows elsewhere. Values are converted
+    by their column types once, the same value in every row (a batch's time) only once."""
     if not rows:
         return
     table = model.__table__
-    if connection.dialect.name != "postgresql":
-        connection.execute(insert(table), list(rows))
-        return
     names = list(rows[0])
-    converters = [table.c[name].type.bind_processor(connection.dialect) for name in names]
+    converters = [_bind_processor(table.c[name].type, connection.dialect) for name in names]
+    converted = _converted(rows, names, converters)
+    if connection.dialect.name != "postgresql":
+        columns, marks = ", ".join(names), ", ".join("?" for _ in names)
+        connection.exec_driver_sql(
+            f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", list(converted)
+        )
+        return
     statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
     with connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(
-                [
-                    convert(row[name]) if convert else row[name]
-                    for name, convert in zip(names, converters, strict=True)
-                ]
-            )
+        for values in converted:
+            copy.write_row(values)
+
+
+def _converted(
+    rows: Sequence[Mapping[str, Any]], names: list[str], converters: list[Any]
+) -> Iterator[tuple[Any, ...]]:
+    last: list[tuple[Any, Any]] = [(_NOTHING, None)] * len(names)
+    for row in rows:
+        values = []
+        for index, (name, convert) in enumerate(zip(names, converters, strict=True)):
+            value = row[name]
+            if convert is None:
+                values.append(value)
+                continue
+            seen, stored = last[index]
+            if value is not seen:
+                stored = convert(value)
+                last[index] = (value, stored)
+            values.append(stored)
+        yield tuple(values)
+
+
+def _bind_processor(column_type: Any, dialect: Any) -> Any:
+    """What the driver is given for a value: the dialect's form of the type converts it."""
+    return column_type.dialect_impl(dialect).bind_processor(dialect)
+
+
+_NOTHING = object()
+_SQLITE = sqlite.dialect()
 
 
 def new_session(engine: Engine) -> Session:
