@@ -64,6 +64,12 @@ def utcnow() -> datetime:
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        # psycopg prepares a statement after a few runs, and PostgreSQL may then keep a
+        # generic plan made while a table was nearly empty (a sequential scan of the inbox
+        # for every id in a batch, say). Batch statements are few and large: plan each run.
+        options = {"options": "-c plan_cache_mode=force_custom_plan"}
+        return create_engine(url, pool_pre_ping=True, connect_args=options, **kwargs)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kwargs)
 
