@@ -154,6 +154,7 @@ class BatchConsumer:
         self._refuse = refuse
         self._broker = broker
         self._blocked: dict[str, _Blocker] = {}
+        self._committing: asyncio.Task[None] | None = None
         self._jetstream: JetStreamContext | None = None
         self._pull: PullLoop | None = None
         self._describe()
@@ -196,10 +197,25 @@ class BatchConsumer:
     async def stop(self) -> None:
         if self._pull is not None:
             await self._pull.stop()
+        await self._previous_committed()
 
     # -- processing ---------------------------------------------------------------------
 
     async def handle_batch(self, messages: Sequence[Msg]) -> None:
+        """Read and check this batch while the previous one commits (its database work
+        runs in a thread), then commit it after the previous one: in order, overlapped."""
+        ready = await self._prepare(messages)
+        await self._previous_committed()
+        if ready:
+            self._committing = asyncio.create_task(self._commit(ready))
+
+    async def _previous_committed(self) -> None:
+        committing, self._committing = self._committing, None
+        if committing is not None:
+            await committing
+
+    async def _prepare(self, messages: Sequence[Msg]) -> list[tuple[Msg, CloudEvent[Any]]]:
+        """Parse and check; what cannot be applied is refused or dead-lettered here."""
         ready: list[tuple[Msg, CloudEvent[Any]]] = []
         for message in messages:
             if (message.metadata.num_delivered or 1) > self.spec.max_deliver * 3:
@@ -222,23 +238,37 @@ class BatchConsumer:
                     message, Refusal(message.subject, event.id, "source_mismatch", reason)
                 )
                 continue
-            if self._held_back(message, event):
-                await message.nak(delay=self._hold_delay(event))
-                continue
             ready.append((message, event))
-        if not ready:
-            return
+        return ready
+
+    async def _commit(self, prepared: list[tuple[Msg, CloudEvent[Any]]]) -> None:
+        """Apply in one transaction, then acknowledge. Never raises: what is not
+        acknowledged is delivered again."""
         try:
-            await asyncio.to_thread(self._apply_in_one_transaction, [event for _, event in ready])
-        except Exception:
-            log.info(
-                "consumer.batch_failed_replaying_singly", consumer=self.spec.name, size=len(ready)
-            )
-            await self._apply_one_by_one(ready)
-            return
-        for message, event in ready:
-            self._release(event, message)
-            await message.ack()
+            ready = []
+            for message, event in prepared:  # after the previous batch: its failures hold keys
+                if self._held_back(message, event):
+                    await message.nak(delay=self._hold_delay(event))
+                else:
+                    ready.append((message, event))
+            if not ready:
+                return
+            try:
+                events = [event for _, event in ready]
+                await asyncio.to_thread(self._apply_in_one_transaction, events)
+            except Exception:
+                log.info(
+                    "consumer.batch_failed_replaying_singly",
+                    consumer=self.spec.name,
+                    size=len(ready),
+                )
+                await self._apply_one_by_one(ready)
+                return
+            for message, event in ready:
+                self._release(event, message)
+                await message.ack()
+        except Exception as error:  # the connection, most likely: the server redelivers
+            log.warning("consumer.commit_interrupted", error=type(error).__name__)
 
     def _apply_in_one_transaction(self, events: list[CloudEvent[Any]]) -> None:
         consumer = self.spec.name
