@@ -93,16 +93,18 @@ class ServiceRuntime:
         description: str = "",
         refuse: Refuse | None = None,
         source_must_match_subject: bool = False,
+        batch_size: int | None = None,
     ) -> BatchConsumer:
         """Consume `events` from `subject`; with `refuse`, invalid or misaddressed events are
-        answered through it instead of going to the dead-letter stream."""
+        answered through it instead of going to the dead-letter stream; `batch_size`
+        overrides the service's `CONSUMER_BATCH_SIZE` for a consumer that takes bulk."""
         spec = ConsumerSpec(
             service=self.name,
             name=name,
             stream=stream,
             subject=subject,
             events=tuple(events),
-            batch_size=self.settings.consumer_batch_size,
+            batch_size=batch_size or self.settings.consumer_batch_size,
             max_deliver=self.settings.consumer_max_deliver,
             backoff_seconds=self.settings.consumer_backoff_seconds,
             description=description,

@@ -71,7 +71,7 @@ async def publish(js: JetStreamContext, count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-async def bare_consumer(js: JetStreamContext, count: int) -> float:
+async def bare_consumer(js: JetStreamContext, count: int, batch: int) -> float:
     """nats-py alone: fetch and ack, nothing else."""
     config = ConsumerConfig(
         durable_name="bench-bare", ack_policy=AckPolicy.EXPLICIT, max_ack_pending=20_000
@@ -80,7 +80,7 @@ async def bare_consumer(js: JetStreamContext, count: int) -> float:
     subscription = await js.pull_subscribe_bind("bench-bare", streams.HOURS.name)
     started, done = time.perf_counter(), 0
     while done < count:
-        messages = await subscription.fetch(500, timeout=5)
+        messages = await subscription.fetch(batch, timeout=5)
         for message in messages:
             await message.ack()
         done += len(messages)
@@ -155,7 +155,7 @@ async def certification_consumer(database_url: str, nats_url: str, count: int, b
         CertificationSettings(
             database_url=database_url,
             nats_url=nats_url,
-            consumer_batch_size=batch,
+            hours_batch_size=batch,
             log_level="WARNING",
         )
     )
@@ -194,8 +194,8 @@ async def main(count: int, batch: int) -> None:
         for spec in (streams.ENROLLMENT, streams.HOURS):
             await js.add_stream(spec.config())
         rows = [("publish (publish_async window)", await publish(js, count))]
-        bare = await bare_consumer(js, count)
-        rows.append(("bare nats-py pull consumer, fetch(500) + ack", bare))
+        bare = await bare_consumer(js, count, batch)
+        rows.append((f"bare nats-py pull consumer, fetch({batch}) + ack", bare))
         databases = [("SQLite (WAL, synchronous=FULL)", f"sqlite:///{scratch / 'bench.db'}", "")]
         if postgres:
             url, name = fresh_postgres(postgres)
@@ -219,6 +219,6 @@ async def main(count: int, batch: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--events", type=int, default=50_000)
-    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--batch", type=int, default=1000)
     arguments = parser.parse_args()
     asyncio.run(main(arguments.events, arguments.batch))

@@ -38,7 +38,7 @@ def create_app(settings: ServiceSettings, clock: Clock = lambda: datetime.now(UT
         else CertificationPolicy()
     )
     service = CertificationService(policy, clock)
-    subscribers.register(runtime, service)
+    subscribers.register(runtime, service, settings.hours_batch_size)
     scheduler = Scheduler(
         service,
         runtime.unit_of_work,

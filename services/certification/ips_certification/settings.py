@@ -12,6 +12,12 @@ class CertificationSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CERTIFICATION_")
 
     http_port: int = Field(default=8002, ge=1, le=65535)
+    hours_batch_size: int = Field(
+        default=1000,
+        ge=1,
+        le=5000,
+        description="Hours reports applied per transaction at most (bulk from every source)",
+    )
     scheduler_poll_seconds: float = Field(
         default=60.0, gt=0, description="How often the scheduler looks for dates that came"
     )

@@ -7,7 +7,7 @@ from ips_shared.runtime import ServiceRuntime
 from .service import CertificationService
 
 
-def register(runtime: ServiceRuntime, service: CertificationService) -> None:
+def register(runtime: ServiceRuntime, service: CertificationService, hours_batch_size: int) -> None:
     runtime.consume(
         "training-completed",
         streams.ENROLLMENT,
@@ -25,4 +25,5 @@ def register(runtime: ServiceRuntime, service: CertificationService) -> None:
         description="The hours ledger; what breaks a rule is answered with HoursRejected",
         refuse=service.refuse_hours,
         source_must_match_subject=True,
+        batch_size=hours_batch_size,
     )

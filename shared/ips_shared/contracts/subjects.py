@@ -4,6 +4,7 @@ Hours subjects end in the reporting source's token, so that a partner's credenti
 be limited to its own subject (`ips.hours.logged.<source_id>`).
 """
 
+import functools
 import re
 
 PS101_COMPLETED = "ips.enrollment.ps101.completed"
@@ -39,6 +40,7 @@ class InvalidSource(ValueError):
     """The envelope `source` is not one an hours subject can be derived from."""
 
 
+@functools.lru_cache(maxsize=4096)  # few sources, every report: checked once each
 def source_token(source: str) -> str:
     """The subject token for an envelope source: `partner/smhc` -> `smhc`."""
     kind, _, ident = source.partition("/")

@@ -265,7 +265,8 @@ class BatchConsumer:
                 await self._apply_one_by_one(ready)
                 return
             for message, event in ready:
-                self._release(event, message)
+                if self._blocked:
+                    self._release(event, message)
                 await message.ack()
         except Exception as error:  # the connection, most likely: the server redelivers
             log.warning("consumer.commit_interrupted", error=type(error).__name__)
