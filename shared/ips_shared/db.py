@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -114,7 +114,7 @@ def member_of(column: Any, values: Collection[Any], dialect: str) -> ColumnEleme
 def bulk_insert(connection: Connection, model: Any, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert many rows in the current transaction: COPY on PostgreSQL (one stream, no
     statement per row), one prepared INSERT for all rows elsewhere. Values are converted
-    by their column types once, the same value in every row (a batch's time) only once."""
+    by their column types, each distinct value once."""
     if not rows:
         return
     table = model.__table__
@@ -124,7 +124,7 @@ def bulk_insert(connection: Connection, model: Any, rows: Sequence[Mapping[str, 
     if connection.dialect.name != "postgresql":
         columns, marks = ", ".join(names), ", ".join("?" for _ in names)
         connection.exec_driver_sql(
-            f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", list(converted)
+            f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", converted
         )
         return
     statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
@@ -135,21 +135,20 @@ def bulk_insert(connection: Connection, model: Any, rows: Sequence[Mapping[str, 
 
 def _converted(
     rows: Sequence[Mapping[str, Any]], names: list[str], converters: list[Any]
-) -> Iterator[tuple[Any, ...]]:
-    last: list[tuple[Any, Any]] = [(_NOTHING, None)] * len(names)
-    for row in rows:
-        values = []
-        for index, (name, convert) in enumerate(zip(names, converters, strict=True)):
-            value = row[name]
-            if convert is None:
-                values.append(value)
-                continue
-            seen, stored = last[index]
-            if value is not seen:
-                stored = convert(value)
-                last[index] = (value, stored)
-            values.append(stored)
-        yield tuple(values)
+) -> list[tuple[Any, ...]]:
+    """Column by column (list comprehensions, not a Python loop per value), each distinct
+    value converted once: a batch repeats its time, its dates and its amounts."""
+    columns = []
+    for name, convert in zip(names, converters, strict=True):
+        values = [row[name] for row in rows]
+        if convert is not None:
+            try:
+                stored = {value: convert(value) for value in set(values)}
+                values = [stored[value] for value in values]
+            except TypeError:  # unhashable values (JSON, say): each on its own
+                values = [convert(value) for value in values]
+        columns.append(values)
+    return list(zip(*columns, strict=True))
 
 
 def _bind_processor(column_type: Any, dialect: Any) -> Any:
@@ -157,7 +156,6 @@ def _bind_processor(column_type: Any, dialect: Any) -> Any:
     return column_type.dialect_impl(dialect).bind_processor(dialect)
 
 
-_NOTHING = object()
 _SQLITE = sqlite.dialect()
 
 
