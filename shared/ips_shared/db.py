@@ -85,6 +85,10 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Batches of thousands of rows: a 16 MB page cache (the default is 2 MB) and a
+        # checkpoint every ~40 MB of WAL instead of every 4 MB (fewer, larger fsyncs).
+        cursor.execute("PRAGMA cache_size=-16000")
+        cursor.execute("PRAGMA wal_autocheckpoint=10000")
         cursor.close()
 
     @event.listens_for(engine, "begin")

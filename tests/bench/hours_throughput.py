@@ -237,7 +237,7 @@ async def main(count: int, batch: int, rounds: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--events", type=int, default=50_000)
-    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--batch", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     arguments = parser.parse_args()
     asyncio.run(main(arguments.events, arguments.batch, arguments.rounds))

@@ -13,7 +13,7 @@ class CertificationSettings(ServiceSettings):
 
     http_port: int = Field(default=8002, ge=1, le=65535)
     hours_batch_size: int = Field(
-        default=1000,
+        default=2000,
         ge=1,
         le=5000,
         description="Hours reports applied per transaction at most (bulk from every source)",
