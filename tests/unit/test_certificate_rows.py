@@ -44,20 +44,16 @@ def test_good_rows_with_their_defaults() -> None:
     assert isinstance(second, CertificateRow) and isinstance(third, CertificateRow)
     assert (second.person_id, second.certificate_number) == ("me-002", "ME-2021-7")
     # The default record begins the default rules' first year (12 months) earlier.
-    assert (second.trained, second.trained_on, second.cohort) == (
-        date(2020, 2, 28),
-        date(2020, 2, 28),
-        "imported",
-    )
+    assert (second.trained_on, second.cohort) == (date(2020, 2, 28), "imported")
     assert second.last_review_on is None
-    assert third.trained == date(2023, 2, 28)  # from Feb 29: the last day of February
+    assert third.trained_on == date(2023, 2, 28)  # from Feb 29: the last day of February
 
 
 def test_only_the_required_columns_in_any_order() -> None:
     [(line, row)] = read("certified_on,person_id,certificate_number\n2022-01-10,me-9,A1\n")
     assert line == 2
     assert isinstance(row, CertificateRow)
-    assert (row.person_id, row.certificate_number, row.trained) == (
+    assert (row.person_id, row.certificate_number, row.trained_on) == (
         "me-9",
         "A1",
         date(2021, 1, 10),

@@ -231,15 +231,7 @@ def router(
         on, differences = await run(lambda uow: service.what_if(uow, draft), commit=False)
         return WhatIfOut(
             on=on,
-            changes=[
-                StatusDifference(
-                    person_id=d.person_id,
-                    current=d.current,
-                    would_be=d.would_be,
-                    reason_code=d.reason,
-                )
-                for d in differences
-            ],
+            changes=[StatusDifference.model_validate(d, from_attributes=True) for d in differences],
         )
 
     return api

@@ -65,7 +65,7 @@ class WhatIf:
     person_id: str
     current: CertificationStatus
     would_be: CertificationStatus
-    reason: str
+    reason_code: str
 
 
 class CertificationService:
@@ -276,7 +276,9 @@ class CertificationService:
         participant = db.get(Participant, person_id)
         if participant is None:
             db.add(
-                Participant(person_id=person_id, record_began_on=row.trained, cohort_id=row.cohort)
+                Participant(
+                    person_id=person_id, record_began_on=row.trained_on, cohort_id=row.cohort
+                )
             )
             db.add(tables.Standing(person_id=person_id))
             db.flush()

@@ -60,11 +60,6 @@ class CertificateRow(BaseModel):
         object.__setattr__(self, "trained_on", trained)  # frozen: the default, filled in
         return self
 
-    @property
-    def trained(self) -> date:
-        """When the record begins: given, or the default rules' first year before certified_on."""
-        return self.trained_on or add_months(self.certified_on, -FIRST_YEAR_MONTHS)
-
 
 def read_certificates(source: TextIO) -> Iterator[tuple[int, CertificateRow | BadRow]]:
     """(line number, parsed row or the reason it is refused), in file order."""
