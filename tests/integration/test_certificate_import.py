@@ -145,12 +145,12 @@ def test_certificates_are_imported_once_and_bad_rows_reported_by_line(
         for person in ("me-001", "me-002", "me-004", "p-known")
     ]
 
-    # Certified two years before with no hours recorded here: the years the spreadsheet
-    # vouches for count as met (not lapsed). A review it does not show is overdue, though.
+    # Certified years before with no hours recorded here: the years the spreadsheet vouches
+    # for count as met (not lapsed), and so do the reviews due by then when it shows none.
     assert standing(database_url) == {
         "me-001": (CertificationStatus.CERTIFIED, date(2024, 5, 1)),
         "me-002": (CertificationStatus.CERTIFIED, date(2025, 9, 1)),
-        "me-004": (CertificationStatus.LAPSED, date(2019, 1, 10)),
+        "me-004": (CertificationStatus.CERTIFIED, date(2019, 1, 10)),
         "p-known": (CertificationStatus.CERTIFIED, date(2026, 3, 1)),
     }
     changes = status_changes(database_url)
@@ -160,7 +160,7 @@ def test_certificates_are_imported_once_and_bad_rows_reported_by_line(
     } == {
         "me-001": [(None, "certified", "certificate_imported")],
         "me-002": [(None, "certified", "certificate_imported")],
-        "me-004": [(None, "lapsed", "certificate_imported")],
+        "me-004": [(None, "certified", "certificate_imported")],
         "p-known": [
             (None, "trained", "training_completed"),  # before the import
             ("trained", "certified", "certificate_imported"),

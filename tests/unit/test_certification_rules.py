@@ -2,6 +2,7 @@
 boundaries, with the default policy (Maine) unless a test is about a custom one."""
 
 import itertools
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -1359,3 +1360,16 @@ def test_a_training_completion_learned_late_starts_the_record_on_its_date():
         (S.TRAINED, Reason.TRAINING_COMPLETED, TRAINED_ON),
         (S.CERTIFIED, Reason.FIRST_YEAR_MET, FIRST_YEAR_END),
     ]
+
+
+def test_an_import_without_a_review_vouches_for_the_reviews_due_by_then():
+    """The spreadsheet says current: reviews that fell due before the import count as
+    kept; the next one falls due on the next 24-month date after it."""
+    imported = Facts(
+        date(2018, 1, 10), COHORT, certified_on=date(2019, 1, 10), vouched_until=date(2026, 6, 15)
+    )
+    found = assess(imported, POLICY, date(2026, 6, 15))
+    assert (found.status, found.next_review_due) == (S.CERTIFIED, date(2027, 1, 10))
+
+    with_review = replace(imported, reviews=(review(date(2021, 3, 1), known_on=date(2026, 6, 15)),))
+    assert assess(with_review, POLICY, date(2026, 6, 15)).status is S.LAPSED  # as it shows

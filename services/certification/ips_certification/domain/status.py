@@ -216,8 +216,7 @@ def _certified(
     rules = policy.rules_for(facts.trained_on, facts.cohort_id, start)
     lead, grace = timedelta(days=rules.at_risk_lead_days), timedelta(days=rules.grace_days)
     year = tuple(progress(r, credits, start, end) for r in rules.yearly)
-    last_review = facts.last_affirmed_review(on)
-    review_due = add_months(max(anchor, last_review or anchor), rules.review_interval_months)
+    review_due = _review_due(facts, anchor, rules.review_interval_months, on)
 
     previous_unmet = _year_unmet(facts, policy, anchor, index - 1, credits)
     # Grace follows a year that was kept: someone already lapsed stays lapsed.
@@ -260,6 +259,20 @@ def _certified(
             notice_from,
         ),
     )
+
+
+def _review_due(facts: Facts, anchor: date, interval: int, on: date) -> date:
+    """Due `interval` months after the certification or the latest affirmed review. An
+    import that shows no review vouches for those that fell due by the import."""
+    last_review = facts.last_affirmed_review(on)
+    if last_review is not None:
+        return add_months(max(anchor, last_review), interval)
+    cycles = 1
+    while facts.vouched_until is not None and add_months(anchor, interval * cycles) <= (
+        facts.vouched_until
+    ):
+        cycles += 1
+    return add_months(anchor, interval * cycles)
 
 
 def _year_unmet(
