@@ -190,8 +190,8 @@ class CertificationService:
         )
         if new_hours:
             marked = marked.where(col(tables.Standing.hours_matter))
-        uow.session.execute(marked.values(next_check_on=today))
-        uow.on_commit(self.wake_scheduler)
+        if uow.session.execute(marked.values(next_check_on=today)).rowcount:  # type: ignore[attr-defined]
+            uow.on_commit(self.wake_scheduler)
 
     def void_entry(self, uow: UnitOfWork, event_id: str, actor: str, reason: str) -> HoursVoid:
         """An operator's correction: append-only, with an audit entry naming who and why."""
