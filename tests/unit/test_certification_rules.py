@@ -1373,3 +1373,12 @@ def test_an_import_without_a_review_vouches_for_the_reviews_due_by_then():
 
     with_review = replace(imported, reviews=(review(date(2021, 3, 1), known_on=date(2026, 6, 15)),))
     assert assess(with_review, POLICY, date(2026, 6, 15)).status is S.LAPSED  # as it shows
+
+
+def test_the_committed_policy_file_holds_the_built_in_certification_defaults():
+    from pathlib import Path
+
+    from ips_certification.domain.policy import read_policy
+
+    committed = Path(__file__).parents[2] / "deploy" / "policy" / "policy.toml"
+    assert read_policy(committed).certification == CertificationPolicy()
