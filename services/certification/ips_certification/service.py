@@ -604,13 +604,13 @@ class CertificationService:
         today = self.today()
         self._evaluate(uow, {person_id: []}, today)  # the decision applies to today's status
         standing = uow.session.get_one(tables.Standing, person_id)
-        held = standing.status in (CertificationStatus.SUSPENDED, CertificationStatus.WITHDRAWN)
+        held = standing.status in rules.HELD
         if decision is rules.Decision.REINSTATE and not held:
             raise InvalidDecision(
                 "Only a suspended or withdrawn person can be reinstated by an operator; "
                 "a lapsed one is reinstated when the missing hours or review are recorded."
             )
-        if decision is not rules.Decision.REINSTATE and standing.status == _HOLDS[decision]:
+        if decision is not rules.Decision.REINSTATE and standing.status == rules.HOLDS[decision][0]:
             raise InvalidDecision(f"This person is {standing.status} already.")
         now = self.now()
         uow.session.add(
@@ -672,9 +672,3 @@ class CertificationService:
                 if now.status != then.status:
                     differences.append(WhatIf(person_id, now.status, then.status, then.reason))
         return on, sorted(differences, key=lambda difference: difference.person_id)
-
-
-_HOLDS = {
-    rules.Decision.SUSPEND: CertificationStatus.SUSPENDED,
-    rules.Decision.WITHDRAW: CertificationStatus.WITHDRAWN,
-}

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from decimal import Decimal
 from enum import StrEnum
 
 from ips_shared.contracts.events import CertificationStatus, HoursCategory
@@ -57,6 +58,14 @@ class Reason(StrEnum):
     CERTIFICATE_IMPORTED = "certificate_imported"
 
 
+# What an operator's hold puts a person in, and why; reinstating lifts it.
+HOLDS = {
+    Decision.SUSPEND: (Status.SUSPENDED, Reason.OPERATOR_SUSPENDED),
+    Decision.WITHDRAW: (Status.WITHDRAWN, Reason.OPERATOR_WITHDREW),
+}
+HELD = frozenset(status for status, _ in HOLDS.values())
+
+
 @dataclass(frozen=True)
 class Entry:
     """A ledger entry and when it became known (and, if so, voided)."""
@@ -64,7 +73,7 @@ class Entry:
     event_id: str
     activity_date: date
     category: HoursCategory
-    hours: object  # Decimal; typed loosely so table rows map without conversion
+    hours: Decimal
     known_on: date
     voided_on: date | None = None
 
@@ -97,7 +106,7 @@ class Facts:
 
     def credits(self, on: date) -> tuple[Credit, ...]:
         return tuple(
-            Credit(e.activity_date, e.category, e.hours)  # type: ignore[arg-type]
+            Credit(e.activity_date, e.category, e.hours)
             for e in self.entries
             if e.known_on <= on and (e.voided_on is None or e.voided_on > on)
         )
@@ -173,10 +182,9 @@ def assess(
         else _certified(facts, policy, on, anchor, credits)
     )
     decision = facts.decision_in_force(on)
-    if decision is Decision.SUSPEND:
-        return replace(assessment, status=Status.SUSPENDED, reason=Reason.OPERATOR_SUSPENDED)
-    if decision is Decision.WITHDRAW:
-        return replace(assessment, status=Status.WITHDRAWN, reason=Reason.OPERATOR_WITHDREW)
+    if decision in HOLDS:
+        held, reason = HOLDS[decision]
+        return replace(assessment, status=held, reason=reason)
     return assessment
 
 
@@ -355,7 +363,7 @@ def _step(
     found = _assess(standing, facts, policy, on)
     # While an operator holds someone, a certification reached is kept for the return,
     # where it is announced (and its certificate issued) as the first one.
-    held = found.status in (Status.SUSPENDED, Status.WITHDRAWN)
+    held = found.status in HELD
     certified_on = standing.certified_on if held else found.certified_on
     if found.status != standing.status:
         occasions.append(
@@ -384,9 +392,9 @@ def _step(
 
 def _reason_for_change(standing: Standing, found: Assessment, facts: Facts) -> Reason:
     old, new = standing.status, found.status
-    if new in (Status.SUSPENDED, Status.WITHDRAWN):
+    if new in HELD:
         return found.reason
-    if old in (Status.SUSPENDED, Status.WITHDRAWN):
+    if old in HELD:
         return Reason.OPERATOR_REINSTATED
     if standing.certified_on is None and found.certified_on is not None:
         return Reason.FIRST_YEAR_MET if facts.certified_on is None else Reason.CERTIFICATE_IMPORTED
