@@ -23,10 +23,12 @@ env: $(VENV)/.synced
 run: env ## start NATS (embedded unless NATS_URL is set) and all four services
 	$(PY) deploy/local/runner.py
 
-test: env ## the whole suite: unit, integration (real NATS, SQLite and PostgreSQL), e2e
+test: env ## the import contracts (pyproject.toml), then the whole suite: unit, integration (real NATS, SQLite and PostgreSQL), e2e
+	$(VENV)/bin/lint-imports --no-logo
 	$(VENV)/bin/pytest
 
 test-unit: env
+	$(VENV)/bin/lint-imports --no-logo
 	$(VENV)/bin/pytest tests/unit
 
 bench: env ## the hours ledger's commit rate next to bare nats-py (PostgreSQL too when POSTGRES_URL is set)
@@ -43,6 +45,7 @@ migration: env ## a new migration from the tables: make migration SERVICE=enroll
 
 lint: env
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-logo
 
 clean:
 	rm -rf $(VENV) .tools

@@ -10,14 +10,12 @@ from typing import Any
 
 import typer
 import uvicorn
-from fastapi import FastAPI
 
 from .db import migrate
 from .logs import configure_logging
 from .messaging.dead_letters import list_dead_letters
-from .settings import ServiceSettings, SettingsT, load_settings
-
-AppFactory = Callable[[ServiceSettings], FastAPI]
+from .service import Service
+from .settings import SettingsT, load_settings
 
 
 def cli_settings(name: str, settings_class: type[SettingsT]) -> SettingsT:
@@ -29,10 +27,11 @@ def cli_settings(name: str, settings_class: type[SettingsT]) -> SettingsT:
 
 def service_cli(
     name: str,
-    settings_class: type[ServiceSettings],
-    create_app: AppFactory,
+    settings_class: type[SettingsT],
+    bootstrap: Callable[[SettingsT], Service],
     migrations_dir: Path,
 ) -> typer.Typer:
+    """The commands every service has; a service adds its own to the returned app."""
     cli = typer.Typer(
         name=f"ips-{name}",
         help=f"The {name} service.",
@@ -40,7 +39,7 @@ def service_cli(
         pretty_exceptions_show_locals=False,  # locals may hold personal data
     )
 
-    def settings() -> ServiceSettings:
+    def settings() -> SettingsT:
         return cli_settings(name, settings_class)
 
     @cli.command("migrate")
@@ -51,15 +50,14 @@ def service_cli(
     @cli.command("provision")
     def provision_command() -> None:
         """Declare the JetStream streams this service owns (idempotent)."""
-        app_settings = settings()
-        asyncio.run(create_app(app_settings).state.runtime.provision())
+        asyncio.run(bootstrap(settings()).runtime.provision())
 
     @cli.command("serve")
     def serve_command() -> None:
         """Run the service: HTTP API, event consumers and the outbox relay."""
         app_settings = settings()
         uvicorn.run(
-            create_app(app_settings),
+            bootstrap(app_settings).http_app(),
             host=app_settings.http_host,
             port=app_settings.http_port,
             log_config=None,  # keep the structlog set-up
@@ -70,7 +68,7 @@ def service_cli(
     def asyncapi_command() -> None:
         """Print the AsyncAPI document (no database or NATS needed)."""
         offline = settings_class(database_url="sqlite://")
-        document: dict[str, Any] = create_app(offline).state.runtime.asyncapi()
+        document: dict[str, Any] = bootstrap(offline).runtime.asyncapi()
         typer.echo(json.dumps(document, indent=2, sort_keys=True))
 
     @cli.command("dead-letters")

@@ -2,7 +2,7 @@
 that applies them with a progress bar and reports refusals by line.
 
 No rules of any one service live here: a service gives its row model and columns, and a
-function that applies one good row (raising a `Refused` for a row its rules refuse).
+function that applies one good row (raising a `DomainError` for a row its rules refuse).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import typer
 from pydantic import BaseModel, ValidationError
 from rich.progress import track
 
-from .errors import Refused
+from .errors import DomainError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -68,7 +68,7 @@ def run_import(
     apply: Callable[[Any], bool],
 ) -> None:
     """Import `path` row by row: `apply` each good row (True if it changed anything; a
-    `Refused` refuses the row), print each refusal as `line N: reason` and a summary.
+    `DomainError` refuses the row), print each refusal as `line N: reason` and a summary.
 
     Exits 1 if any row was refused, 2 (naming the file) if the file cannot be read."""
     with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -83,7 +83,7 @@ def run_import(
                     continue
                 try:
                     changed = apply(row)
-                except Refused as error:
+                except DomainError as error:
                     refused.append(BadRow(line, f"{error.code}: {error}"))
                     continue
                 imported, unchanged = imported + changed, unchanged + (not changed)

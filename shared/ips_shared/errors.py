@@ -1,24 +1,27 @@
-"""Refusals a service's rules raise. The HTTP error envelope turns any of them into
-`{"code", "detail"}` with its status, so no service writes its own handler."""
+"""The kinds of refusal a use case may raise. They say what went wrong, not how a
+channel answers it: the HTTP layer maps each kind to a status in one place
+(`ips_shared.http`), an import command reports it by line."""
 
 
-class Refused(Exception):
+class DomainError(Exception):
     """A rule refused a request: `code` for machines, the message for people."""
 
     code = "refused"
-    status = 422
 
 
-class NotFound(Refused):
+class Invalid(DomainError):
+    """The request breaks a rule of the program."""
+
+
+class NotFound(DomainError):
     code = "not_found"
-    status = 404
 
 
-class Forbidden(Refused):
+class Forbidden(DomainError):
     code = "forbidden"
-    status = 403
 
 
-class Conflict(Refused):
+class Conflict(DomainError):
+    """The request does not fit the current state (a duplicate, a full cohort, ...)."""
+
     code = "conflict"
-    status = 409

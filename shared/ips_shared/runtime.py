@@ -1,32 +1,25 @@
-"""What every service process is made of: broker, database, outbox relay, consumers,
-health endpoints and the AsyncAPI document. A service adds its tables, use cases,
-subscribers and HTTP routes."""
+"""What every service process is made of: broker connection, database, outbox relay,
+consumers, background workers and the AsyncAPI document. A service's bootstrap adds its
+handlers, consumers and routes."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
-from http import HTTPStatus
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from faststream.nats import NatsBroker
-from faststream.specification import AsyncAPI
 from nats.js import JetStreamContext
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .contracts import streams
-from .contracts.envelope import CloudEvent, EventPayload
+from .contracts import asyncapi, streams
+from .contracts.envelope import EventPayload
 from .db import create_db_engine
-from .errors import Refused
-from .messaging.consumer import Apply, BatchConsumer, ConsumerSpec, Refuse
+from .messaging.bus import EventHandler
+from .messaging.consumer import AnswerBadMessage, BatchConsumer
+from .messaging.consumer_spec import ConsumerSpec
 from .messaging.records import InboxColumns, OutboxColumns
 from .messaging.relay import OutboxRelay
 from .messaging.streams import declare_streams, wait_for_streams
@@ -55,8 +48,8 @@ class ServiceRuntime:
         self.engine = create_db_engine(settings.database_url)
         self._outbox = outbox
         self._inbox = inbox
-        # FastStream logs two lines per message at the level given here: keep them at
-        # DEBUG; consumers log batches and failures themselves, with event ids.
+        # FastStream holds the connection (reconnects, draining on stop). Its lines per
+        # message stay at DEBUG: consumers log batches and failures with event ids.
         self.broker = NatsBroker(
             settings.nats_url,
             logger=logging.getLogger(f"ips.{name}.broker"),
@@ -69,6 +62,7 @@ class ServiceRuntime:
         )
         self.consumers: list[BatchConsumer] = []
         self.workers: list[Worker] = [self.relay]
+        self._published: list[type[EventPayload]] = []
         self._jetstream: JetStreamContext | None = None
         self._worker_tasks: list[asyncio.Task[None]] = []
 
@@ -88,16 +82,17 @@ class ServiceRuntime:
         name: str,
         stream: streams.StreamSpec,
         subject: str,
-        events: Sequence[type[Any]],
-        apply: Apply,
+        events: Sequence[type[EventPayload]],
+        handler: EventHandler,
         description: str = "",
-        refuse: Refuse | None = None,
+        answer_bad: AnswerBadMessage | None = None,
         source_must_match_subject: bool = False,
         batch_size: int | None = None,
     ) -> BatchConsumer:
-        """Consume `events` from `subject`; with `refuse`, invalid or misaddressed events are
-        answered through it instead of going to the dead-letter stream; `batch_size`
-        overrides the service's `CONSUMER_BATCH_SIZE` for a consumer that takes bulk."""
+        """Consume `events` from `subject` with `handler`; with `answer_bad`, invalid or
+        misaddressed events are answered through it instead of going to the dead-letter
+        stream; `batch_size` overrides the service's `CONSUMER_BATCH_SIZE` for a
+        consumer that takes bulk."""
         spec = ConsumerSpec(
             service=self.name,
             name=name,
@@ -110,7 +105,7 @@ class ServiceRuntime:
             description=description,
             source_must_match_subject=source_must_match_subject,
         )
-        consumer = BatchConsumer(spec, self.unit_of_work, apply, self.broker, refuse)
+        consumer = BatchConsumer(spec, self.unit_of_work, handler, self.broker, answer_bad)
         self.consumers.append(consumer)
         return consumer
 
@@ -119,14 +114,8 @@ class ServiceRuntime:
         self.workers.append(worker)
 
     def publishes(self, *events: type[EventPayload]) -> None:
-        """Document the events this service emits (through its outbox) in its AsyncAPI."""
-        for model in events:
-            self.broker.publisher(
-                model.subject,
-                schema=CloudEvent[model],  # type: ignore[valid-type]
-                title=f"{model.subject}:{model.event_type}",
-                description=(model.__doc__ or "").strip() or None,
-            )
+        """Name the events this service emits (through its outbox), for its AsyncAPI."""
+        self._published.extend(events)
 
     def jetstream(self) -> JetStreamContext:
         if self._jetstream is None:
@@ -152,8 +141,6 @@ class ServiceRuntime:
             [spec for spec in consumed.values() if spec.owner != self.name],
             self.settings.stream_wait_seconds,
         )
-        # The broker's own subscribers only describe channels (see BatchConsumer): the
-        # consumers pull for themselves, so the broker is connected, never started.
         for consumer in self.consumers:
             await consumer.start()
         self._worker_tasks = [
@@ -191,58 +178,26 @@ class ServiceRuntime:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
-    # -- outward faces -----------------------------------------------------------------
-
     def asyncapi(self) -> dict[str, Any]:
-        specification = AsyncAPI(
-            self.broker,
-            title=f"ips-{self.name}",
-            version=self.version,
-            description=self.description,
-            schema_version="3.0.0",
+        received = [
+            asyncapi.ChannelUse(
+                c.spec.name, c.spec.subject, c.spec.events, "receive", c.spec.description or None
+            )
+            for c in self.consumers
+        ]
+        sent = [
+            asyncapi.ChannelUse(
+                model.event_type,
+                model.subject,
+                (model,),
+                "send",
+                (model.__doc__ or "").strip() or None,
+            )
+            for model in self._published
+        ]
+        return asyncapi.document(
+            f"ips-{self.name}", self.version, self.description, [*received, *sent]
         )
-        return specification.to_specification().to_jsonable()
-
-    def http_app(self, *routers: APIRouter) -> FastAPI:
-        runtime = self
-
-        @contextlib.asynccontextmanager
-        async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-            await runtime.start()
-            try:
-                yield
-            finally:
-                await runtime.stop()
-
-        app = FastAPI(
-            title=f"ips-{self.name}",
-            version=self.version,
-            description=self.description,
-            lifespan=lifespan,
-        )
-        app.state.runtime = self
-
-        @app.get("/healthz", tags=["health"])
-        async def healthz() -> dict[str, str]:
-            """The process is up."""
-            return {"status": "ok"}
-
-        @app.get("/readyz", tags=["health"])
-        async def readyz() -> JSONResponse:
-            """NATS is connected and the database answers."""
-            checks = await runtime.readiness()
-            ready = all(checks.values())
-            return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
-
-        @app.get("/asyncapi.json", tags=["docs"])
-        async def asyncapi() -> dict[str, Any]:
-            """The events this service publishes and consumes."""
-            return runtime.asyncapi()
-
-        for router in routers:
-            app.include_router(router)
-        install_error_envelope(app)
-        return app
 
 
 def _connected(broker: NatsBroker) -> bool:
@@ -250,46 +205,3 @@ def _connected(broker: NatsBroker) -> bool:
         return bool(broker.connection.is_connected)
     except Exception:
         return False
-
-
-def install_error_envelope(app: FastAPI) -> None:
-    """Every refusal reads {"code": machine-readable, "detail": a sentence}. Validation
-    errors name the fields and never echo the values sent."""
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
-        problems = [
-            {"field": ".".join(str(part) for part in item["loc"]), "problem": item["msg"]}
-            for item in error.errors()
-        ]
-        sentence = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
-        return JSONResponse(
-            {
-                "code": "invalid_request",
-                "detail": f"The request is not valid: {sentence}.",
-                "errors": problems,
-            },
-            status_code=422,
-        )
-
-    @app.exception_handler(Refused)
-    async def refused(_request: Request, error: Refused) -> JSONResponse:
-        return JSONResponse({"code": error.code, "detail": str(error)}, status_code=error.status)
-
-    @app.exception_handler(IntegrityError)
-    async def concurrent_change(_request: Request, _error: IntegrityError) -> JSONResponse:
-        # The checks passed, but another request committed the same change first.
-        detail = "The request conflicts with a change made at the same time; check and retry."
-        return JSONResponse({"code": "conflict", "detail": detail}, status_code=409)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
-        body = (
-            error.detail
-            if isinstance(error.detail, dict)
-            else {
-                "code": HTTPStatus(error.status_code).phrase.lower().replace(" ", "_"),
-                "detail": str(error.detail),
-            }
-        )
-        return JSONResponse(body, status_code=error.status_code, headers=error.headers)

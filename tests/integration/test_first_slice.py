@@ -10,10 +10,10 @@ from contextlib import AsyncExitStack
 import httpx
 from nats.js import JetStreamContext
 
-from ips_enrollment.app import create_app as create_enrollment
+from ips_enrollment.bootstrap import bootstrap as bootstrap_enrollment
 from ips_enrollment.db import tables as enrollment_tables
 from ips_enrollment.settings import EnrollmentSettings
-from ips_notifications.app import create_app as create_notifications
+from ips_notifications.bootstrap import bootstrap as bootstrap_notifications
 from ips_notifications.db import tables as notification_tables
 from ips_notifications.db.tables import DueNotification
 from ips_notifications.settings import NotificationsSettings
@@ -29,14 +29,14 @@ async def test_an_application_over_http_makes_a_confirmation_due(
     enrollment_db, notifications_db = new_database(), new_database()
     migrate_service(enrollment_db, enrollment_tables)
     migrate_service(notifications_db, notification_tables)
-    enrollment = create_enrollment(
+    enrollment = bootstrap_enrollment(
         EnrollmentSettings(
             database_url=enrollment_db, nats_url=nats_url, relay_poll_seconds=0.1, api_tokens=TOKENS
         )
-    )
-    notifications = create_notifications(
+    ).http_app()
+    notifications = bootstrap_notifications(
         NotificationsSettings(database_url=notifications_db, nats_url=nats_url)
-    )
+    ).http_app()
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(enrollment.router.lifespan_context(enrollment))
         await stack.enter_async_context(notifications.router.lifespan_context(notifications))

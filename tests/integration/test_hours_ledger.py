@@ -13,7 +13,7 @@ import httpx
 import pytest
 from nats.js import JetStreamContext
 
-from ips_certification.app import create_app
+from ips_certification.bootstrap import bootstrap
 from ips_certification.db import tables
 from ips_certification.db.tables import HoursEntry, HoursRejection
 from ips_certification.settings import CertificationSettings
@@ -69,11 +69,11 @@ async def certification_app(
 ) -> AsyncIterator[httpx.AsyncClient]:
     await declare_streams(jetstream, [streams.ENROLLMENT])
     migrate_service(database_url, tables)
-    app = create_app(
+    app = bootstrap(
         CertificationSettings(
             database_url=database_url, nats_url=nats_url, relay_poll_seconds=0.05, api_tokens=TOKENS
         )
-    )
+    ).http_app()
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://c") as client,

@@ -1,4 +1,4 @@
-"""A consumer with a `refuse` hook answers bad or misaddressed events to their source
+"""A consumer with an `answer_bad` hook answers bad or misaddressed events to their source
 (as partners need) instead of dead-lettering them."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from nats.js import JetStreamContext
 from ips_shared.contracts import streams, subjects
 from ips_shared.contracts.envelope import MSG_ID_HEADER, CloudEvent
 from ips_shared.contracts.events import HoursCategory, HoursLogged, HoursRejected
-from ips_shared.messaging.consumer import Refusal
+from ips_shared.messaging.consumer import BadMessage
 from ips_shared.messaging.streams import declare_streams
 from ips_shared.messaging.unit_of_work import UnitOfWork
 
@@ -47,16 +47,16 @@ async def test_misaddressed_and_invalid_hours_are_answered_to_the_source(
     await declare_streams(jetstream, [streams.HOURS])
     applied: list[str] = []
 
-    def apply(uow: UnitOfWork, events: Sequence[CloudEvent[Any]]) -> None:
+    def apply(events: Sequence[CloudEvent[Any]], uow: UnitOfWork) -> None:
         applied.extend(event.id for event in events)
 
-    def refuse(uow: UnitOfWork, refusal: Refusal) -> None:
-        token = refusal.subject.rsplit(".", 1)[-1]
+    def answer_bad(message: BadMessage, uow: UnitOfWork) -> None:
+        token = message.subject.rsplit(".", 1)[-1]
         uow.emit(
             HoursRejected(
-                rejected_event_id=refusal.event_id or "unreadable",
-                reason_code=refusal.code,
-                reason=refusal.reason,
+                rejected_event_id=message.event_id or "unreadable",
+                reason_code=message.code,
+                reason=message.reason,
             ),
             subject=subjects.hours_rejected_subject(token),
         )
@@ -68,7 +68,7 @@ async def test_misaddressed_and_invalid_hours_are_answered_to_the_source(
         subjects.HOURS_LOGGED_ALL,
         [HoursLogged],
         apply,
-        refuse=refuse,
+        answer_bad=answer_bad,
         source_must_match_subject=True,
     )
     async with running(runtime):

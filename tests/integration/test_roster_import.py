@@ -8,9 +8,9 @@ import pytest
 from sqlmodel import Session, create_engine, select
 from typer.testing import CliRunner
 
-from ips_enrollment.cli import cli
 from ips_enrollment.db import tables
 from ips_enrollment.db.tables import Outbox, Person, TrainingCompletion
+from ips_enrollment.entrypoints.cli import cli
 
 from .harness import migrate_service, rows
 

@@ -7,7 +7,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from ips_shared.contracts import events, streams, subjects
 from ips_shared.contracts.envelope import CloudEvent, EventPayload
-from ips_shared.messaging.consumer import ConsumerSpec, UnknownEventType
+from ips_shared.messaging.consumer_spec import ConsumerSpec, UnknownEventType
 
 SUBMITTED_AT = datetime(2027, 1, 10, 14, 30, tzinfo=UTC)
 
@@ -312,6 +312,22 @@ def test_log_context_carries_ids_and_never_the_payload():
     context = envelope.log_context()
 
     assert context == {"event_id": "evt-7", "event_type": "HoursLogged", "correlation_id": "corr-7"}
+
+
+def test_an_event_caused_by_another_names_it_and_keeps_its_chain():
+    cause = wrap(SAMPLES[events.TrainingCompleted], correlation_id="request-1")
+    effect = CloudEvent.wrap(
+        SAMPLES[events.CertificationStatusChanged],
+        source="service/certification",
+        correlation_id=cause.correlationid,
+        causation_id=cause.id,
+    )
+
+    body = json.loads(effect.to_json())
+
+    assert (body["correlationid"], body["causationid"]) == ("request-1", cause.id)
+    assert effect.log_context()["causation_id"] == cause.id
+    assert "causationid" not in json.loads(cause.to_json())  # a chain's first event has none
 
 
 def test_fixed_subject_events_publish_on_their_catalogue_subject():

@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ips_enrollment.domain.intakes import Intake, IntakeCalendar
+from ips_enrollment.domain.intakes import Intake, IntakeCalendar, intake_order, runs_before
 from ips_enrollment.domain.policy import EnrollmentPolicy, IntakeDeadline
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -190,3 +190,36 @@ def test_a_leap_day_deadline_rolls_into_a_non_leap_year(leap_day_calendar):
     assert leap_day_calendar.intake_for(local(2028, 9, 1)) == Intake(
         2029, "spring", date(2029, 2, 28)
     )
+
+
+# -- the order intakes run in ------------------------------------------------------------
+
+
+def test_intakes_run_by_year_then_season():
+    shuffled = ["2028-spring", "2027-winter", "2027-spring", "2027-fall", "2027-summer"]
+
+    assert sorted(shuffled, key=intake_order) == [
+        "2027-spring",
+        "2027-summer",
+        "2027-fall",
+        "2027-winter",
+        "2028-spring",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("earlier", "later"),
+    [
+        ("2027-spring", "2027-summer"),
+        ("2027-fall", "2027-winter"),
+        ("2027-winter", "2028-spring"),
+        ("2026-winter", "2027-spring"),
+    ],
+)
+def test_an_earlier_intake_runs_before_a_later_one(earlier, later):
+    assert runs_before(earlier, later)
+    assert not runs_before(later, earlier)
+
+
+def test_an_intake_does_not_run_before_itself():
+    assert not runs_before("2027-fall", "2027-fall")

@@ -67,11 +67,11 @@ def asyncapi_document(service: str, monkeypatch: pytest.MonkeyPatch) -> str:
     prefix = f"{service.upper()}_"
     for variable in [name for name in os.environ if name.upper().startswith(prefix)]:
         monkeypatch.delenv(variable)
-    app_module = importlib.import_module(f"ips_{service}.app")
-    cli_module = importlib.import_module(f"ips_{service}.cli")
-    settings_class = getattr(cli_module, f"{service.capitalize()}Settings")
+    bootstrap_module = importlib.import_module(f"ips_{service}.bootstrap")
+    settings_module = importlib.import_module(f"ips_{service}.settings")
+    settings_class = getattr(settings_module, f"{service.capitalize()}Settings")
     offline = settings_class(database_url="sqlite://")
-    document = app_module.create_app(offline).state.runtime.asyncapi()
+    document = bootstrap_module.bootstrap(offline).runtime.asyncapi()
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
@@ -105,3 +105,18 @@ def test_asyncapi_documents_what_notifications_consumes(monkeypatch):
     addresses = {channel["address"] for channel in document["channels"].values()}
 
     assert "ips.enrollment.application.submitted" in addresses
+
+
+def test_asyncapi_describes_the_partner_channel_as_one_cloudevent_per_message(monkeypatch):
+    document = json.loads(asyncapi_document("certification", monkeypatch))
+
+    [channel] = [c for c in document["channels"].values() if "hours.logged" in c["address"]]
+    [reference] = channel["messages"].values()
+    message = document["components"]["messages"][reference["$ref"].rsplit("/", 1)[-1]]
+    payload = document["components"]["schemas"][message["payload"]["$ref"].rsplit("/", 1)[-1]]
+
+    assert channel["address"] == "ips.hours.logged.{source_id}"
+    assert "source_id" in channel["parameters"]
+    assert payload["type"] == "object"  # one envelope, not a list of them
+    assert payload["properties"]["type"]
+    assert message["headers"]["required"] == ["Nats-Msg-Id"]

@@ -35,7 +35,7 @@ class EventPayload(BaseModel):
 
 
 DataT = TypeVar("DataT", bound=EventPayload)
-OPTIONAL_ATTRIBUTES = ("correlationid", "partitionkey")
+OPTIONAL_ATTRIBUTES = ("correlationid", "causationid", "partitionkey")
 
 
 def new_event_id() -> str:
@@ -45,10 +45,11 @@ def new_event_id() -> str:
 class CloudEvent(BaseModel, Generic[DataT]):
     """One event on the wire.
 
-    `schemaversion`, `correlationid` and `partitionkey` are CloudEvents extension
-    attributes: the payload's schema version, the id tying a chain of events to the
-    request that started it, and the key whose events must be applied in order
-    (for example a person id).
+    `schemaversion`, `correlationid`, `causationid` and `partitionkey` are CloudEvents
+    extension attributes: the payload's schema version, the id tying a chain of events to
+    the request that started it, the id of the event whose application emitted this one
+    (absent when a request or the calendar did), and the key whose events must be applied
+    in order (for example a person id).
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -61,6 +62,7 @@ class CloudEvent(BaseModel, Generic[DataT]):
     datacontenttype: Literal["application/json"] = JSON
     schemaversion: int = Field(default=1, ge=1)
     correlationid: str | None = Field(default=None, max_length=128)
+    causationid: str | None = Field(default=None, max_length=128)
     partitionkey: str | None = Field(default=None, max_length=128)
     data: DataT
 
@@ -71,6 +73,7 @@ class CloudEvent(BaseModel, Generic[DataT]):
         *,
         source: str,
         correlation_id: str | None = None,
+        causation_id: str | None = None,
         partition_key: str | None = None,
         event_id: str | None = None,
         time: datetime | None = None,
@@ -87,6 +90,7 @@ class CloudEvent(BaseModel, Generic[DataT]):
             type=data.event_type,
             schemaversion=data.schema_version,
             correlationid=correlation_id or event_id,
+            causationid=causation_id,
             partitionkey=partition_key,
             data=data,
             **extra,
@@ -103,11 +107,14 @@ class CloudEvent(BaseModel, Generic[DataT]):
 
     def log_context(self) -> dict[str, str | None]:
         """What a log line about this event may carry: ids, never payload."""
-        return {
+        context = {
             "event_id": self.id,
             "event_type": self.type,
             "correlation_id": self.correlationid,
         }
+        if self.causationid:
+            context["causation_id"] = self.causationid
+        return context
 
 
 class EnvelopeHead(BaseModel):
@@ -121,4 +128,5 @@ class EnvelopeHead(BaseModel):
     type: str = Field(min_length=1)
     schemaversion: int = 1
     correlationid: str | None = None
+    causationid: str | None = None
     partitionkey: str | None = None

@@ -11,15 +11,12 @@ from sqlmodel import Session, col, select
 
 from ..contracts.envelope import CloudEvent, EventPayload
 from ..db import bulk_insert, member_of, new_session, utcnow
+from .causation import Chain, current_chain
 from .records import InboxColumns, OutboxColumns
 
 
 class UnitOfWork:
-    """Use as a context manager; nothing is kept unless `commit()` is called.
-
-    `causing_event` is set by a consumer while it applies an event, so that events
-    emitted in reaction carry its correlation id.
-    """
+    """Use as a context manager; nothing is kept unless `commit()` is called."""
 
     def __init__(
         self,
@@ -37,7 +34,6 @@ class UnitOfWork:
         self._after_commit = after_commit
         self._emitted = 0
         self._on_commit: list[Callable[[], None]] = []
-        self.causing_event: CloudEvent[Any] | None = None
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:
@@ -58,16 +54,21 @@ class UnitOfWork:
         self,
         data: EventPayload,
         *,
+        cause: CloudEvent[Any] | None = None,
         partition_key: str | None = None,
         subject: str | None = None,
-        correlation_id: str | None = None,
     ) -> CloudEvent[Any]:
-        """Queue an event for publishing once this transaction commits."""
-        cause = self.causing_event
+        """Queue an event for publishing once this transaction commits.
+
+        `cause`: the event being applied that this one reacts to; it continues that
+        event's chain. Without it the event continues the chain of the request at hand
+        (`causation.within`), or starts a chain of its own."""
+        chain = Chain(cause.correlationid or cause.id, cause.id) if cause else current_chain()
         envelope = CloudEvent.wrap(
             data,
             source=self.source,
-            correlation_id=correlation_id or (cause.correlationid if cause else None),
+            correlation_id=chain.correlation_id if chain else None,
+            causation_id=chain.causation_id if chain else None,
             partition_key=partition_key,
         )
         self.session.add(

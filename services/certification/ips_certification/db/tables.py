@@ -93,7 +93,7 @@ class HoursRejection(Table, table=True):
     received_at: datetime = Field(sa_type=UTCDateTime)
 
 
-class Standing(Table, table=True):
+class StandingRow(Table, table=True):
     """A person's current status and what the scheduler needs: the incremental state.
 
     `next_check_on` is the next date on which time alone may change the status (or today,
@@ -107,7 +107,7 @@ class Standing(Table, table=True):
     certified_on: date | None = None
     review_noticed_for: date | None = None
     next_check_on: date | None = Field(default=None, index=True)
-    hours_matter: bool = True  # new hours could change the status (see `_check_soon`)
+    hours_matter: bool = True  # new hours could change the status (see `mark_for_check`)
 
 
 class Certificate(Table, table=True):
@@ -140,7 +140,7 @@ class StatusChange(Table, table=True):
     recorded_at: datetime = Field(sa_type=UTCDateTime)
 
 
-class Review(Table, table=True):
+class ReviewRow(Table, table=True):
     """A review of commitment to the core concepts, as an operator recorded it."""
 
     __tablename__ = "review"
@@ -152,7 +152,7 @@ class Review(Table, table=True):
     recorded_at: datetime = Field(sa_type=UTCDateTime)
 
 
-class Decision(Table, table=True):
+class DecisionRow(Table, table=True):
     """An operator's suspension, withdrawal or reinstatement, in force from `taken_on`."""
 
     __tablename__ = "decision"

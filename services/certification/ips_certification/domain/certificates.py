@@ -5,7 +5,7 @@ Columns: person_id, certificate_number, certified_on (required), trained_on (def
 first year of the default rules before certified_on), cohort (default `imported`),
 last_review_on (the latest affirmed review of commitment, if any). One row per person;
 dates are ISO (YYYY-MM-DD). Whether a date lies in the future is the service's question
-(its clock says what today is).
+(its clock says what today is): `check_dates` asks it on import.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ips_shared.contracts.events import Ident
 from ips_shared.csv_import import BadRow, read_rows
 
+from .errors import InvalidCertificate
 from .policy import MAINE_2026
 from .requirements import add_months
 
@@ -64,3 +65,23 @@ class CertificateRow(BaseModel):
 def read_certificates(source: TextIO) -> Iterator[tuple[int, CertificateRow | BadRow]]:
     """(line number, parsed row or the reason it is refused), in file order."""
     return read_rows(source, CertificateRow, COLUMNS, REQUIRED_COLUMNS)
+
+
+def check_dates(row: CertificateRow, *, today: date, record_began: date | None) -> None:
+    """No date in the future; for a person known from their training completion (on
+    `record_began`), none before it: that record stands."""
+    if row.certified_on > today:
+        raise InvalidCertificate("certified_on is in the future.")
+    if row.last_review_on is not None and row.last_review_on > today:
+        raise InvalidCertificate("last_review_on is in the future.")
+    if record_began is None:
+        return
+    if row.certified_on < record_began:
+        raise InvalidCertificate("certified_on is before this person's training completed.")
+    if row.last_review_on is not None and row.last_review_on < record_began:
+        raise InvalidCertificate("last_review_on is before this person's training completed.")
+
+
+def certificate_number(prefix: str, issued_on: date, serial: int) -> str:
+    """A number issued here: kept for life (an imported one is kept as it is)."""
+    return f"{prefix}-{issued_on.year}-{serial:06d}"

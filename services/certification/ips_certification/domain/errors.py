@@ -1,9 +1,10 @@
-"""Certification's refusals (codes and statuses come from `ips_shared.errors`)."""
+"""Certification's refusals: each one a kind of `ips_shared.errors` (the HTTP layer gives
+the status), with its own code."""
 
 from ips_shared import errors
 
 
-class CertificationError(errors.Refused):
+class CertificationError(errors.DomainError):
     pass
 
 
@@ -19,7 +20,7 @@ class AlreadyVoided(CertificationError, errors.Conflict):
     code = "already_voided"
 
 
-class InvalidReview(CertificationError):
+class InvalidReview(CertificationError, errors.Invalid):
     code = "invalid_review"
 
 
@@ -31,5 +32,5 @@ class CertificateConflict(CertificationError, errors.Conflict):
     code = "certificate_conflict"
 
 
-class InvalidCertificate(CertificationError):
+class InvalidCertificate(CertificationError, errors.Invalid):
     code = "invalid_certificate"

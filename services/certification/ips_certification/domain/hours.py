@@ -30,6 +30,15 @@ class Rejection:
     reason: str
 
 
+def bad_report(code: str, reason: str) -> Rejection:
+    """A report the consumer could not read (or that came on another source's subject),
+    answered with the code a partner can act on: an unknown category is named as such."""
+    rejection_code = HoursRejectionCode(code)
+    if rejection_code == HoursRejectionCode.INVALID_PAYLOAD and "data.category" in reason:
+        rejection_code = HoursRejectionCode.UNKNOWN_CATEGORY
+    return Rejection(rejection_code, reason)
+
+
 def check(
     claim: Claim,
     *,

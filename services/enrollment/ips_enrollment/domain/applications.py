@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from ips_shared.contracts.events import Transport
-
 from .errors import CohortFull, InvalidTransition
 
 
@@ -26,15 +24,6 @@ class ApplicationStatus(StrEnum):
 
 
 OPEN = (ApplicationStatus.SUBMITTED, ApplicationStatus.ACCEPTED, ApplicationStatus.WAITLISTED)
-
-
-@dataclass(frozen=True)
-class ApplicationRequest:
-    person_id: str
-    transport: Transport
-    offers_ride: bool
-    work_settings: tuple[str, ...]
-    received_at: datetime
 
 
 @dataclass(frozen=True)

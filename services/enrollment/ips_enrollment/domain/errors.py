@@ -1,10 +1,10 @@
-"""Enrollment's refusals: each has a machine-readable `code`, an HTTP status and a sentence
-for people (the defaults come from `ips_shared.errors`)."""
+"""Enrollment's refusals: each has a machine-readable `code` and a sentence for people.
+Their kinds (`ips_shared.errors`) say what went wrong; the HTTP layer maps kinds to statuses."""
 
 from ips_shared import errors
 
 
-class EnrollmentError(errors.Refused):
+class EnrollmentError(errors.DomainError):
     pass
 
 
@@ -52,5 +52,5 @@ class NotInCohort(Conflict):
     code = "not_in_cohort"
 
 
-class InvalidDay(EnrollmentError):
+class InvalidDay(EnrollmentError, errors.Invalid):
     code = "invalid_day"

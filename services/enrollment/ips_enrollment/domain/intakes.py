@@ -1,4 +1,4 @@
-"""Which intake an application joins.
+"""Which intake an application joins, and the order intakes run in.
 
 An application received on or before an intake's deadline (the end of that day in the
 program's time zone) joins that intake; after it, the next one. Nothing is dropped.
@@ -11,6 +11,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from .policy import EnrollmentPolicy, IntakeDeadline
+
+SEASON_ORDER = {"spring": 0, "summer": 1, "fall": 2, "winter": 3}
 
 
 @dataclass(frozen=True)
@@ -49,3 +51,13 @@ class IntakeCalendar:
 def _last_day(year: int, month: int) -> int:
     following = date(year + month // 12, month % 12 + 1, 1)
     return (following - timedelta(days=1)).day
+
+
+def intake_order(intake_id: str) -> tuple[int, int]:
+    """Sort key of an intake id such as 2027-spring: by year, then by season."""
+    year, _, season = intake_id.partition("-")
+    return int(year), SEASON_ORDER.get(season, 0)
+
+
+def runs_before(intake_id: str, other: str) -> bool:
+    return intake_order(intake_id) < intake_order(other)

@@ -3,27 +3,33 @@ record reviews, suspend, withdraw and reinstate (each audited), and ask what-if.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from ips_shared.auth import Principal, Role, bearer_principal, require
+from ips_shared.auth import Principal, Role
 from ips_shared.contracts.events import CertificationStatus, HoursCategory, ReviewOutcome
-from ips_shared.messaging.unit_of_work import UnitOfWork
+from ips_shared.http import bearer_principal, require
+from ips_shared.messaging.bus import MessageBus
 
-from .domain.errors import Forbidden
-from .domain.hours import HUNDREDTH
-from .domain.policy import Rules
-from .domain.requirements import Progress
-from .domain.status import Decision
-from .service import CertificationService, Explanation
+from ..commands import (
+    Decide,
+    ExplainStatus,
+    Explanation,
+    HoursOf,
+    RecordReview,
+    VoidHours,
+    WhatIf,
+)
+from ..domain.errors import Forbidden
+from ..domain.hours import HUNDREDTH
+from ..domain.policy import Rules
+from ..domain.requirements import Progress
+from ..domain.status import Decision
 
-T = TypeVar("T")
 Reason = Annotated[str, Field(min_length=3, max_length=500)]
 
 
@@ -118,10 +124,10 @@ def requirement_out(progress: Progress, today: date) -> RequirementOut:
 
 
 def status_out(explanation: Explanation) -> StatusOut:
-    found, standing = explanation.assessment, explanation.standing
+    found = explanation.assessment
     return StatusOut(
         person_id=explanation.person_id,
-        status=standing.status,
+        status=explanation.status,
         reason_code=found.reason,
         certificate_number=explanation.certificate_number,
         policy_version=found.rules.version,
@@ -147,25 +153,11 @@ def status_out(explanation: Explanation) -> StatusOut:
     )
 
 
-def router(
-    service: CertificationService,
-    unit_of_work: Callable[[], UnitOfWork],
-    tokens: dict[str, Principal],
-) -> APIRouter:
+def router(bus: MessageBus, tokens: dict[str, Principal]) -> APIRouter:
     principal = bearer_principal(tokens)
     operator = Depends(require(principal, Role.OPERATOR))
     anyone = Depends(require(principal, Role.OPERATOR, Role.PERSON))
     api = APIRouter(tags=["certification"])
-
-    def in_transaction(work: Callable[[UnitOfWork], T], commit: bool) -> T:
-        with unit_of_work() as uow:
-            result = work(uow)
-            if commit:
-                uow.commit()
-            return result
-
-    async def run(work: Callable[[UnitOfWork], T], *, commit: bool) -> T:
-        return await asyncio.to_thread(in_transaction, work, commit)
 
     def own(who: Principal, person_id: str) -> None:
         if not who.acts_for(person_id):
@@ -177,12 +169,11 @@ def router(
     @api.get("/people/{person_id}/status")
     async def status(person_id: str, who: Principal = anyone) -> StatusOut:
         own(who, person_id)
-        return status_out(await run(lambda uow: service.explain(uow, person_id), commit=False))
+        return status_out(await bus.dispatch(ExplainStatus(person_id)))
 
     @api.get("/people/{person_id}/hours")
     async def hours_of(person_id: str, who: Principal = anyone) -> list[HoursOut]:
         own(who, person_id)
-        rows = await run(lambda uow: service.hours_of(uow, person_id), commit=False)
         return [
             HoursOut(
                 **entry.model_dump(
@@ -191,23 +182,18 @@ def router(
                 voided_at=void.voided_at if void else None,
                 void_reason=void.reason if void else None,
             )
-            for entry, void in rows
+            for entry, void in await bus.dispatch(HoursOf(person_id))
         ]
 
     @api.post("/hours/{event_id}/void")
     async def void(event_id: str, body: ReasonIn, who: Principal = operator) -> dict[str, str]:
-        await run(
-            lambda uow: service.void_entry(uow, event_id, actor(who), body.reason), commit=True
-        )
+        await bus.dispatch(VoidHours(event_id, actor(who), body.reason))
         return {"event_id": event_id, "voided_by": actor(who)}
 
     @api.post("/people/{person_id}/reviews", status_code=201)
     async def review(person_id: str, body: ReviewIn, who: Principal = operator) -> dict[str, str]:
-        event_id = await run(
-            lambda uow: service.record_review(
-                uow, person_id, body.reviewed_on, body.outcome, actor(who), body.reason
-            ),
-            commit=True,
+        event_id = await bus.dispatch(
+            RecordReview(person_id, body.reviewed_on, body.outcome, actor(who), body.reason)
         )
         return {"event_id": event_id, "recorded_by": actor(who)}
 
@@ -216,10 +202,7 @@ def router(
         async def decide(
             person_id: str, body: ReasonIn, who: Principal = operator
         ) -> dict[str, str]:
-            status = await run(
-                lambda uow: service.decide(uow, person_id, decision, actor(who), body.reason),
-                commit=True,
-            )
+            status = await bus.dispatch(Decide(person_id, decision, actor(who), body.reason))
             return {"person_id": person_id, "status": status, "decided_by": actor(who)}
 
     for decision in Decision:
@@ -228,7 +211,7 @@ def router(
     @api.post("/what-if")
     async def what_if(draft: Rules, _who: Principal = operator) -> WhatIfOut:
         """Whose status would change under this draft rule version, and to what (read-only)."""
-        on, differences = await run(lambda uow: service.what_if(uow, draft), commit=False)
+        on, differences = await bus.dispatch(WhatIf(draft))
         return WhatIfOut(
             on=on,
             changes=[StatusDifference.model_validate(d, from_attributes=True) for d in differences],

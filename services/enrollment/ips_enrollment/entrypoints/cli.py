@@ -1,3 +1,5 @@
+"""`ips-enrollment`: the commands every service has, and the roster import."""
+
 from pathlib import Path
 from typing import Annotated
 
@@ -6,14 +8,14 @@ import typer
 from ips_shared.cli import cli_settings, service_cli
 from ips_shared.csv_import import run_import
 
-from . import SERVICE
-from .app import create_app
-from .domain.roster import read_roster
-from .service import EnrollmentService
-from .settings import EnrollmentSettings
+from .. import SERVICE
+from ..bootstrap import bootstrap
+from ..commands import ImportRosterRow
+from ..domain.roster import RosterRow, read_roster
+from ..settings import EnrollmentSettings
 
 cli = service_cli(
-    SERVICE, EnrollmentSettings, create_app, Path(__file__).parent / "db" / "migrations"
+    SERVICE, EnrollmentSettings, bootstrap, Path(__file__).parents[1] / "db" / "migrations"
 )
 
 
@@ -26,9 +28,12 @@ def import_roster(
     Every row is checked; good rows are imported (again: nothing changes), each bad row is
     reported with its line number and reason, and the exit code is 1 if any was refused.
     Events for the completions are published when the service runs."""
-    settings = cli_settings(SERVICE, EnrollmentSettings)
-    service: EnrollmentService = create_app(settings).state.enrollment
-    run_import(roster, read_roster, service.import_roster_row)
+    bus = bootstrap(cli_settings(SERVICE, EnrollmentSettings)).bus
+
+    def import_row(row: RosterRow) -> bool:
+        return bus.handle(ImportRosterRow(row))
+
+    run_import(roster, read_roster, import_row)
 
 
 def main() -> None:

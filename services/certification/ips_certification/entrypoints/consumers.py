@@ -1,19 +1,21 @@
-"""What certification consumes. Thin: validation is the consumer's, effects the service's."""
+"""What certification consumes, and which handler applies it. Thin: validation is the
+consumer's, effects the handlers'."""
 
 from ips_shared.contracts import streams, subjects
 from ips_shared.contracts.events import HoursLogged, TrainingCompleted
+from ips_shared.messaging.bus import MessageBus
 from ips_shared.runtime import ServiceRuntime
 
-from .service import CertificationService
+from ..handlers import ledger, standing
 
 
-def register(runtime: ServiceRuntime, service: CertificationService, hours_batch_size: int) -> None:
+def register(runtime: ServiceRuntime, bus: MessageBus, hours_batch_size: int) -> None:
     runtime.consume(
         "training-completed",
         streams.ENROLLMENT,
         subjects.TRAINING_COMPLETED,
         [TrainingCompleted],
-        service.register_trained,
+        bus.for_events(standing.register_trained),
         description="Knows a person from their training completion on",
     )
     runtime.consume(
@@ -21,9 +23,9 @@ def register(runtime: ServiceRuntime, service: CertificationService, hours_batch
         streams.HOURS,
         subjects.HOURS_LOGGED_ALL,
         [HoursLogged],
-        service.record_hours,
+        bus.for_events(ledger.record_hours),
         description="The hours ledger; what breaks a rule is answered with HoursRejected",
-        refuse=service.refuse_hours,
+        answer_bad=bus.for_events(ledger.answer_bad_report),
         source_must_match_subject=True,
         batch_size=hours_batch_size,
     )

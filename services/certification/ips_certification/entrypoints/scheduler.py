@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 
 import structlog
 
-from ips_shared.messaging.unit_of_work import UnitOfWork
+from ips_shared.messaging.bus import MessageBus
 from ips_shared.messaging.worker import Worker
 
-from .service import CertificationService
+from ..commands import AdvanceDueStandings, BringUpToDate, PostponeCheck
+from ..handlers.standing import StandingsNotAdvanced
 
 log = structlog.get_logger(__name__)
 BATCH = 50  # people per transaction: short, so the ledger's writes are not held up
@@ -24,19 +24,21 @@ SHARE = 0.25  # at most this share of the time goes to passes while hours keep a
 
 
 class Scheduler(Worker):
-    def __init__(
-        self,
-        service: CertificationService,
-        unit_of_work: Callable[[], UnitOfWork],
-        poll_seconds: float,
-        settle_seconds: float,
-    ) -> None:
+    """Woken by the ledger through `wake` (the bus's `wake_scheduler`), it drives the
+    standing use cases through that same bus.
+
+    The two need each other, so the bootstrap builds the scheduler first, then the bus
+    with `wake_scheduler=scheduler.wake` (a `Worker`'s wake needs nothing but the running
+    loop), then hands the bus over with `drive(bus)` before the service starts."""
+
+    def __init__(self, poll_seconds: float, settle_seconds: float) -> None:
         super().__init__("certification-scheduler", poll_seconds)
         self._settle_seconds = settle_seconds
         self._last_pass_seconds = 0.0
-        self._service = service
-        self._unit_of_work = unit_of_work
-        service.wake_scheduler = self.wake
+        self._bus: MessageBus | None = None
+
+    def drive(self, bus: MessageBus) -> None:
+        self._bus = bus
 
     async def work(self) -> None:
         # Woken by new hours: let a burst of reports settle, then evaluate each person once
@@ -50,23 +52,18 @@ class Scheduler(Worker):
 
     def run_pass(self) -> int:
         """Advance up to one batch of due people; returns how many were due."""
-        with self._unit_of_work() as uow:
-            people = self._service.due(uow, BATCH)
-            try:
-                self._service.bring_up_to_date(uow, people)
-                uow.commit()
-                return len(people)
-            except Exception:
-                log.exception("scheduler.batch_failed", people=len(people))
+        if self._bus is None:
+            raise RuntimeError("the scheduler has no bus to drive: call drive(bus) first")
+        try:
+            return self._bus.handle(AdvanceDueStandings(limit=BATCH))
+        except StandingsNotAdvanced as failed:
+            log.exception("scheduler.batch_failed", people=len(failed.people))
+            people = failed.people
         for person_id in people:  # one by one: one person's failure holds back no one else
-            with self._unit_of_work() as uow:
-                try:
-                    self._service.bring_up_to_date(uow, [person_id])
-                    uow.commit()
-                    continue
-                except Exception:
-                    log.exception("scheduler.person_failed", person_id=person_id)
-            with self._unit_of_work() as uow:
-                self._service.postpone(uow, person_id)
-                uow.commit()
+            try:
+                self._bus.handle(BringUpToDate(person_id))
+                continue
+            except Exception:
+                log.exception("scheduler.person_failed", person_id=person_id)
+            self._bus.handle(PostponeCheck(person_id))
         return len(people)

@@ -3,20 +3,39 @@ completions and attendance), `person` (their own record and applications only)."
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import AwareDatetime, BaseModel, EmailStr, Field, model_validator
 
-from ips_shared.auth import Principal, Role, bearer_principal, require
+from ips_shared.auth import Principal, Role
 from ips_shared.contracts.events import Channel, Ident, Transport
+from ips_shared.http import bearer_principal, require
+from ips_shared.messaging.bus import MessageBus
 
-from .domain.applications import ApplicationRequest, ApplicationStatus
-from .domain.errors import Forbidden
-from .domain.people import check_channel
-from .service import EnrollmentService, NewPerson, RideListing
+from ..commands import (
+    AcceptApplication,
+    ApplicationsOf,
+    ApplicationsTo,
+    CompletePs101,
+    CreatePs101Session,
+    DeclineApplication,
+    GetApplication,
+    GetPerson,
+    RecordAttendance,
+    RegisterForSession,
+    RegisterPerson,
+    RideSharing,
+    SetCohortCapacity,
+    SubmitApplication,
+    WithdrawApplication,
+)
+from ..db.tables import Application
+from ..domain.applications import ApplicationStatus
+from ..domain.errors import Forbidden
+from ..domain.people import check_channel
+from ..domain.rides import RideListing
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -107,9 +126,9 @@ class AttendanceOut(BaseModel):
     training_completed: bool
 
 
-def _application_out(application: object) -> ApplicationOut:
+def _application_out(application: Application) -> ApplicationOut:
     return ApplicationOut(
-        application_id=application.id,  # type: ignore[attr-defined]
+        application_id=application.id,
         **{
             name: getattr(application, name)
             for name in (
@@ -124,14 +143,12 @@ def _application_out(application: object) -> ApplicationOut:
     )
 
 
-def router(service: EnrollmentService, tokens: dict[str, Principal]) -> APIRouter:
+def router(bus: MessageBus, tokens: dict[str, Principal]) -> APIRouter:
     principal = bearer_principal(tokens)
     operator = Depends(require(principal, Role.OPERATOR))
     staff = Depends(require(principal, Role.OPERATOR, Role.TRAINER))
     anyone = Depends(require(principal, Role.OPERATOR, Role.PERSON))
     api = APIRouter()
-
-    run = asyncio.to_thread  # the service's units of work are synchronous
 
     def for_self(who: Principal, person_id: str) -> None:
         if not who.acts_for(person_id):
@@ -139,13 +156,13 @@ def router(service: EnrollmentService, tokens: dict[str, Principal]) -> APIRoute
 
     @api.post("/people", status_code=201, tags=["people"])
     async def register_person(body: PersonCreate, _: Principal = operator) -> PersonOut:
-        person = await run(service.register_person, NewPerson(**body.model_dump()))
+        person = await bus.dispatch(RegisterPerson(**body.model_dump()))
         return PersonOut(**{**body.model_dump(), "person_id": person.id})
 
     @api.get("/people/{person_id}", tags=["people"])
     async def get_person(person_id: str, who: Principal = anyone) -> PersonOut:
         for_self(who, person_id)
-        person = await run(service.person, person_id)
+        person = await bus.dispatch(GetPerson(person_id))
         return PersonOut(
             person_id=person.id, **person.model_dump(include=set(PersonIn.model_fields))
         )
@@ -153,13 +170,11 @@ def router(service: EnrollmentService, tokens: dict[str, Principal]) -> APIRoute
     @api.get("/people/{person_id}/applications", tags=["people"])
     async def applications_of(person_id: str, who: Principal = anyone) -> list[ApplicationOut]:
         for_self(who, person_id)
-        return [_application_out(a) for a in await run(service.applications_of, person_id)]
+        return [_application_out(a) for a in await bus.dispatch(ApplicationsOf(person_id))]
 
     @api.post("/ps101/sessions", status_code=201, tags=["peer support 101"])
     async def create_session(body: SessionIn, _: Principal = operator) -> SessionOut:
-        created = await run(
-            service.create_session, body.starts_at, body.place, body.online, body.capacity
-        )
+        created = await bus.dispatch(CreatePs101Session(**body.model_dump()))
         return SessionOut(session_id=created.id, **body.model_dump())
 
     @api.post(
@@ -169,7 +184,7 @@ def router(service: EnrollmentService, tokens: dict[str, Principal]) -> APIRoute
         session_id: str, body: PersonRef, who: Principal = anyone
     ) -> PersonRef:
         for_self(who, body.person_id)
-        await run(service.register_for_session, session_id, body.person_id)
+        await bus.dispatch(RegisterForSession(session_id, body.person_id))
         return body
 
     @api.post(
@@ -178,58 +193,59 @@ def router(service: EnrollmentService, tokens: dict[str, Principal]) -> APIRoute
     async def complete_ps101(
         session_id: str, body: CompletionIn, _: Principal = staff
     ) -> CompletionIn:
-        await run(service.complete_ps101, session_id, body.person_id, body.completed_on)
+        await bus.dispatch(CompletePs101(session_id, body.person_id, body.completed_on))
         return body
 
     @api.post("/applications", status_code=201, tags=["applications"])
     async def submit_application(body: ApplicationIn, who: Principal = anyone) -> ApplicationOut:
         for_self(who, body.person_id)
-        request = ApplicationRequest(
+        submitted = SubmitApplication(
             person_id=body.person_id,
             transport=body.transport,
             offers_ride=body.offers_ride,
             work_settings=tuple(body.work_settings),
             received_at=datetime.now(UTC),
         )
-        return _application_out(await run(service.submit_application, request))
+        return _application_out(await bus.dispatch(submitted))
 
     @api.get("/applications/{application_id}", tags=["applications"])
     async def get_application(application_id: str, who: Principal = anyone) -> ApplicationOut:
-        application = await run(service.application, application_id)
+        application = await bus.dispatch(GetApplication(application_id))
         for_self(who, application.person_id)
         return _application_out(application)
 
     @api.post("/applications/{application_id}/accept", tags=["applications"])
     async def accept(application_id: str, _: Principal = operator) -> ApplicationOut:
-        return _application_out(await run(service.accept, application_id))
+        return _application_out(await bus.dispatch(AcceptApplication(application_id)))
 
     @api.post("/applications/{application_id}/decline", tags=["applications"])
     async def decline(
         application_id: str, body: DeclineIn, _: Principal = operator
     ) -> ApplicationOut:
-        return _application_out(await run(service.decline, application_id, body.reason_code))
+        declined = await bus.dispatch(DeclineApplication(application_id, body.reason_code))
+        return _application_out(declined)
 
     @api.post("/applications/{application_id}/withdraw", tags=["applications"])
     async def withdraw(application_id: str, who: Principal = anyone) -> ApplicationOut:
-        for_self(who, (await run(service.application, application_id)).person_id)
-        return _application_out(await run(service.withdraw, application_id))
+        for_self(who, (await bus.dispatch(GetApplication(application_id))).person_id)
+        return _application_out(await bus.dispatch(WithdrawApplication(application_id)))
 
     @api.put("/cohorts/{cohort_id}/capacity", tags=["cohorts"])
     async def set_capacity(cohort_id: str, body: CapacityIn, _: Principal = operator) -> CapacityIn:
-        await run(service.set_capacity, cohort_id, body.capacity)
+        await bus.dispatch(SetCohortCapacity(cohort_id, body.capacity))
         return body
 
     @api.get("/cohorts/{cohort_id}/applications", tags=["cohorts"])
     async def cohort_applications(cohort_id: str, _: Principal = operator) -> list[ApplicationOut]:
         """Every application to this intake, in submission order (the waitlist's order)."""
-        return [_application_out(a) for a in await run(service.applications_to, cohort_id)]
+        return [_application_out(a) for a in await bus.dispatch(ApplicationsTo(cohort_id))]
 
     @api.post("/cohorts/{cohort_id}/attendance", status_code=201, tags=["cohorts"])
     async def record_attendance(
         cohort_id: str, body: AttendanceIn, _: Principal = staff
     ) -> AttendanceOut:
-        completed = await run(
-            service.record_attendance, cohort_id, body.person_id, body.day, body.attended_on
+        completed = await bus.dispatch(
+            RecordAttendance(cohort_id, body.person_id, body.day, body.attended_on)
         )
         return AttendanceOut(
             person_id=body.person_id,
@@ -240,6 +256,6 @@ def router(service: EnrollmentService, tokens: dict[str, Principal]) -> APIRoute
 
     @api.get("/cohorts/{cohort_id}/ride-sharing", tags=["cohorts"])
     async def ride_sharing(cohort_id: str, _: Principal = operator) -> list[RideListing]:
-        return await run(service.ride_sharing, cohort_id)
+        return await bus.dispatch(RideSharing(cohort_id))
 
     return api

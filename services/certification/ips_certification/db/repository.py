@@ -1,0 +1,267 @@
+"""Certification's persistence for who is known, the hours ledger and what operators
+recorded: queries, and rows made from the domain's types. Each function takes the session
+of the unit of work at hand. (Standings over time: `standings`.)"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from ips_shared.contracts.envelope import CloudEvent
+from ips_shared.contracts.events import HoursLogged, ReviewOutcome
+from ips_shared.db import bulk_insert, member_of
+
+from ..domain.certificates import certificate_number
+from ..domain.errors import NotFound
+from ..domain.hours import Rejection
+from ..domain.status import Decision
+from .tables import (
+    Certificate,
+    DecisionRow,
+    HoursEntry,
+    HoursRejection,
+    HoursVoid,
+    OperatorAction,
+    Participant,
+    ReviewRow,
+    StandingRow,
+)
+
+DayKey = tuple[str, date, str]  # person, day, source
+
+
+def dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+# -- people ------------------------------------------------------------------------------
+
+
+def known_among(session: Session, people: Collection[str]) -> set[str]:
+    return set(
+        session.exec(select(Participant.person_id).where(col(Participant.person_id).in_(people)))
+    )
+
+
+def add_participant(session: Session, person_id: str, began_on: date, cohort_id: str) -> None:
+    """A person known from now on, with a standing no evaluation has made yet."""
+    session.add(Participant(person_id=person_id, record_began_on=began_on, cohort_id=cohort_id))
+    session.add(StandingRow(person_id=person_id))
+
+
+def participant(session: Session, person_id: str) -> Participant | None:
+    return session.get(Participant, person_id)
+
+
+def known_participant(session: Session, person_id: str) -> Participant:
+    found = session.get(Participant, person_id)
+    if found is None:
+        raise NotFound(f"No person with the id {person_id!r} is known to certification.")
+    return found
+
+
+# -- the hours ledger --------------------------------------------------------------------
+
+
+def record_began(session: Session, people: Collection[str]) -> dict[str, date]:
+    return dict(
+        session.exec(
+            select(Participant.person_id, Participant.record_began_on).where(
+                member_of(col(Participant.person_id), people, dialect(session))
+            )
+        ).all()
+    )
+
+
+def hours_so_far(
+    session: Session, people: Collection[str], days: Collection[date]
+) -> defaultdict[DayKey, Decimal]:
+    """Hours in the ledger per person, day and source, for these people on these days."""
+    sql_dialect = dialect(session)
+    totals: defaultdict[DayKey, Decimal] = defaultdict(Decimal)
+    for person, day, source, hours in session.exec(
+        select(
+            HoursEntry.person_id,
+            HoursEntry.activity_date,
+            HoursEntry.source,
+            func.sum(HoursEntry.hours),
+        )
+        .where(
+            member_of(col(HoursEntry.person_id), people, sql_dialect),
+            member_of(col(HoursEntry.activity_date), days, sql_dialect),
+        )
+        .group_by(col(HoursEntry.person_id), col(HoursEntry.activity_date), col(HoursEntry.source))
+    ):
+        totals[(person, day, source)] = Decimal(hours)
+    return totals
+
+
+def add_hours(
+    session: Session, accepted: Sequence[CloudEvent[HoursLogged]], recorded_at: datetime
+) -> None:
+    """One insert for a batch's accepted reports, none seen by a status evaluation yet."""
+    bulk_insert(
+        session.connection(),
+        HoursEntry,
+        [
+            {
+                "event_id": event.id,
+                "person_id": event.data.person_id,
+                "source": event.source,
+                "category": event.data.category,
+                "hours": event.data.hours,
+                "activity_date": event.data.activity_date,
+                "note": event.data.note,
+                "recorded_at": recorded_at,
+                "status_seen": False,
+            }
+            for event in accepted
+        ],
+    )
+
+
+def mark_for_check(
+    session: Session, people: Collection[str], today: date, *, only_if_hours_matter: bool
+) -> bool:
+    """Set these people's next check to today; whether any standing was marked.
+
+    Every such row is written, even one already due: on PostgreSQL the write waits for
+    a scheduler pass that holds the row, so that pass cannot clear the mark without
+    having seen these facts."""
+    marked = update(StandingRow).where(
+        member_of(col(StandingRow.person_id), people, dialect(session))
+    )
+    if only_if_hours_matter:
+        marked = marked.where(col(StandingRow.hours_matter))
+    return bool(session.execute(marked.values(next_check_on=today)).rowcount)  # type: ignore[attr-defined]
+
+
+def add_rejection(
+    session: Session, event_id: str, token: str, rejection: Rejection, received_at: datetime
+) -> None:
+    session.add(
+        HoursRejection(
+            event_id=event_id,
+            source_token=token,
+            reason_code=rejection.code,
+            reason=rejection.reason,
+            received_at=received_at,
+        )
+    )
+
+
+def owner_of_entry(session: Session, event_id: str) -> str | None:
+    """The person an hours entry is about, if the ledger holds it."""
+    entry = session.get(HoursEntry, event_id)
+    return None if entry is None else entry.person_id
+
+
+def is_voided(session: Session, event_id: str) -> bool:
+    return session.get(HoursVoid, event_id) is not None
+
+
+def add_void(session: Session, event_id: str, reason: str, actor: str, at: datetime) -> None:
+    session.add(HoursVoid(entry_event_id=event_id, reason=reason, actor=actor, voided_at=at))
+
+
+def hours_of(session: Session, person_id: str) -> list[tuple[HoursEntry, HoursVoid | None]]:
+    """A person's entries in date order, each with its void if it has one."""
+    rows = session.exec(
+        select(HoursEntry, HoursVoid)
+        .join(HoursVoid, col(HoursVoid.entry_event_id) == col(HoursEntry.event_id), isouter=True)
+        .where(HoursEntry.person_id == person_id)
+        .order_by(col(HoursEntry.activity_date), col(HoursEntry.event_id))
+    )
+    return [(entry, void) for entry, void in rows]
+
+
+# -- what operators record ---------------------------------------------------------------
+
+
+def add_audit(
+    session: Session, action: str, target: str, actor: str, reason: str, at: datetime
+) -> None:
+    session.add(OperatorAction(action=action, target=target, actor=actor, reason=reason, at=at))
+
+
+def has_review(session: Session, event_id: str) -> bool:
+    return session.get(ReviewRow, event_id) is not None
+
+
+def add_review(
+    session: Session,
+    event_id: str,
+    person_id: str,
+    reviewed_on: date,
+    outcome: ReviewOutcome,
+    recorded_at: datetime,
+) -> None:
+    session.add(
+        ReviewRow(
+            event_id=event_id,
+            person_id=person_id,
+            reviewed_on=reviewed_on,
+            outcome=outcome,
+            recorded_at=recorded_at,
+        )
+    )
+
+
+def add_decision(
+    session: Session, person_id: str, decision: Decision, taken_on: date, recorded_at: datetime
+) -> None:
+    session.add(
+        DecisionRow(
+            person_id=person_id, decision=decision, taken_on=taken_on, recorded_at=recorded_at
+        )
+    )
+
+
+# -- certificates ------------------------------------------------------------------------
+
+
+def certificate_of(session: Session, person_id: str) -> Certificate | None:
+    return session.exec(select(Certificate).where(Certificate.person_id == person_id)).first()
+
+
+def certificate_number_of(session: Session, person_id: str) -> str | None:
+    return session.exec(
+        select(Certificate.number).where(Certificate.person_id == person_id)
+    ).first()
+
+
+def holder_of(session: Session, number: str) -> str | None:
+    return session.exec(select(Certificate.person_id).where(Certificate.number == number)).first()
+
+
+def add_imported_certificate(
+    session: Session, number: str, person_id: str, issued_on: date, imported_on: date
+) -> None:
+    session.add(
+        Certificate(
+            number=number,
+            person_id=person_id,
+            issued_on=issued_on,
+            imported=True,
+            imported_on=imported_on,
+        )
+    )
+
+
+def issue_certificate(session: Session, person_id: str, issued_on: date, prefix: str) -> str:
+    """The number is kept for life: issued once (an imported one is kept as it is)."""
+    existing = certificate_of(session, person_id)
+    if existing is not None and existing.number is not None:
+        return existing.number
+    certificate = existing or Certificate(person_id=person_id, issued_on=issued_on)
+    session.add(certificate)
+    session.flush()  # the sequence gives the number
+    assert certificate.id is not None
+    certificate.number = certificate_number(prefix, issued_on, certificate.id)
+    session.add(certificate)
+    return certificate.number

@@ -1,0 +1,66 @@
+"""The composition root: everything an enrollment process is made of, built once from its
+settings, for the HTTP app and the command line alike."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from ips_shared.contracts import events
+from ips_shared.messaging.bus import MessageBus
+from ips_shared.runtime import ServiceRuntime
+from ips_shared.service import Service
+
+from . import SERVICE
+from . import __doc__ as description
+from .db.tables import Inbox, Outbox
+from .domain.intakes import IntakeCalendar
+from .domain.policy import EnrollmentPolicy, read_policy
+from .entrypoints import http
+from .handlers import Clock, applications, people, roster, training
+from .settings import EnrollmentSettings
+
+
+def bootstrap(settings: EnrollmentSettings, clock: Clock = lambda: datetime.now(UTC)) -> Service:
+    runtime = ServiceRuntime(
+        SERVICE, settings, outbox=Outbox, inbox=Inbox, description=description or ""
+    )
+    runtime.publishes(
+        events.PeerSupport101Completed,
+        events.ApplicationSubmitted,
+        events.ApplicationAccepted,
+        events.ApplicationWaitlisted,
+        events.ApplicationDeclined,
+        events.ApplicationWithdrawn,
+        events.TrainingDayAttended,
+        events.TrainingCompleted,
+    )
+    policy = (
+        read_policy(settings.policy_file).enrollment if settings.policy_file else EnrollmentPolicy()
+    )
+    bus = MessageBus(
+        runtime.unit_of_work,
+        handlers=[
+            people.register_person,
+            people.get_person,
+            people.create_ps101_session,
+            people.register_for_session,
+            people.complete_ps101,
+            roster.import_roster_row,
+            applications.submit_application,
+            applications.get_application,
+            applications.applications_of,
+            applications.applications_to,
+            applications.accept_application,
+            applications.decline_application,
+            applications.withdraw_application,
+            applications.set_cohort_capacity,
+            training.record_attendance,
+            training.ride_sharing,
+        ],
+        dependencies={
+            "clock": clock,
+            "policy": policy,
+            "calendar": IntakeCalendar.from_policy(policy),
+        },
+    )
+    return Service(runtime, bus, [http.router(bus, settings.api_tokens)])

@@ -1,0 +1,134 @@
+"""Enrollment's use cases as messages: a `Command` changes state (the bus commits it), a
+`Query` only reads. Results are the service's rows, readable after their unit of work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from ips_shared.contracts.events import Channel, Transport
+from ips_shared.messaging.bus import Command, Query
+
+from .db.tables import Application, Cohort, Person, Ps101Registration, Ps101Session
+from .domain.rides import RideListing
+from .domain.roster import RosterRow
+
+# -- people and Peer Support 101 --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegisterPerson(Command[Person]):
+    name: str
+    region: str
+    email: str | None = None
+    phone: str | None = None
+    preferred_channel: Channel = Channel.EMAIL
+    sms_consent: bool = False
+    person_id: str | None = None  # keeps an id the state already uses; a new one otherwise
+
+
+@dataclass(frozen=True)
+class GetPerson(Query[Person]):
+    person_id: str
+
+
+@dataclass(frozen=True)
+class CreatePs101Session(Command[Ps101Session]):
+    starts_at: datetime
+    place: str
+    online: bool
+    capacity: int
+
+
+@dataclass(frozen=True)
+class RegisterForSession(Command[Ps101Registration]):
+    session_id: str
+    person_id: str
+
+
+@dataclass(frozen=True)
+class CompletePs101(Command[Ps101Registration]):
+    session_id: str
+    person_id: str
+    completed_on: date
+
+
+@dataclass(frozen=True)
+class ImportRosterRow(Command[bool]):
+    """One person of a state's roster with their past completions; the result says whether
+    anything was new (importing the same row again changes nothing and emits nothing)."""
+
+    row: RosterRow
+
+
+# -- applications and cohorts ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubmitApplication(Command[Application]):
+    person_id: str
+    transport: Transport
+    offers_ride: bool
+    work_settings: tuple[str, ...]
+    received_at: datetime  # decides the intake
+
+
+@dataclass(frozen=True)
+class GetApplication(Query[Application]):
+    application_id: str
+
+
+@dataclass(frozen=True)
+class ApplicationsOf(Query[list[Application]]):
+    """A person's applications, oldest first."""
+
+    person_id: str
+
+
+@dataclass(frozen=True)
+class ApplicationsTo(Query[list[Application]]):
+    """Every application to an intake, in submission order (the waitlist's order)."""
+
+    cohort_id: str
+
+
+@dataclass(frozen=True)
+class AcceptApplication(Command[Application]):
+    application_id: str
+
+
+@dataclass(frozen=True)
+class DeclineApplication(Command[Application]):
+    application_id: str
+    reason_code: str
+
+
+@dataclass(frozen=True)
+class WithdrawApplication(Command[Application]):
+    application_id: str
+
+
+@dataclass(frozen=True)
+class SetCohortCapacity(Command[Cohort]):
+    cohort_id: str
+    capacity: int
+
+
+# -- training -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordAttendance(Command[bool]):
+    """The result says whether this attendance completed the training."""
+
+    cohort_id: str
+    person_id: str
+    day: int
+    attended_on: date
+
+
+@dataclass(frozen=True)
+class RideSharing(Query[list[RideListing]]):
+    """Who needs a ride and who offered one, by region, among those accepted."""
+
+    cohort_id: str

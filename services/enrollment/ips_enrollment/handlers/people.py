@@ -1,0 +1,84 @@
+"""People and Peer Support 101: registering people, sessions, registrations and
+completions (the prerequisite for applying to the training)."""
+
+from __future__ import annotations
+
+from ips_shared.contracts import events
+from ips_shared.messaging.unit_of_work import UnitOfWork
+
+from ..commands import (
+    CompletePs101,
+    CreatePs101Session,
+    GetPerson,
+    RegisterForSession,
+    RegisterPerson,
+)
+from ..db import repository
+from ..db.tables import Person, Ps101Registration, Ps101Session
+from ..domain.errors import DuplicatePerson, NotFound, SessionFull
+from . import Clock
+
+
+def register_person(message: RegisterPerson, uow: UnitOfWork, *, clock: Clock) -> Person:
+    wanted = message.person_id
+    if wanted and repository.find_person(uow.session, wanted) is not None:
+        raise DuplicatePerson(f"A person with the id {wanted!r} exists already.")
+    return repository.add_person(
+        uow.session,
+        person_id=message.person_id,
+        name=message.name,
+        region=message.region,
+        email=message.email,
+        phone=message.phone,
+        preferred_channel=message.preferred_channel,
+        sms_consent=message.sms_consent,
+        created_at=clock(),
+    )
+
+
+def get_person(message: GetPerson, uow: UnitOfWork) -> Person:
+    return repository.person(uow.session, message.person_id)
+
+
+def create_ps101_session(message: CreatePs101Session, uow: UnitOfWork) -> Ps101Session:
+    return repository.add_ps101_session(
+        uow.session,
+        starts_at=message.starts_at,
+        place=message.place,
+        online=message.online,
+        capacity=message.capacity,
+    )
+
+
+def register_for_session(
+    message: RegisterForSession, uow: UnitOfWork, *, clock: Clock
+) -> Ps101Registration:
+    repository.person(uow.session, message.person_id)
+    ps101 = repository.ps101_session(uow.session, message.session_id)
+    existing = repository.registration(uow.session, message.session_id, message.person_id)
+    if existing is not None:
+        return existing
+    if repository.registrations_to(uow.session, message.session_id) >= ps101.capacity:
+        raise SessionFull(f"The session is full ({ps101.capacity} places).")
+    return repository.add_registration(
+        uow.session, message.session_id, message.person_id, registered_at=clock()
+    )
+
+
+def complete_ps101(message: CompletePs101, uow: UnitOfWork) -> Ps101Registration:
+    repository.person(uow.session, message.person_id)
+    registration = repository.registration(uow.session, message.session_id, message.person_id)
+    if registration is None:
+        raise NotFound("This person is not registered for that session.")
+    if registration.completed_on is not None:
+        return registration  # recorded already: no second event
+    registration.completed_on = message.completed_on
+    uow.emit(
+        events.PeerSupport101Completed(
+            person_id=message.person_id,
+            session_id=message.session_id,
+            completed_on=message.completed_on,
+        ),
+        partition_key=message.person_id,
+    )
+    return registration

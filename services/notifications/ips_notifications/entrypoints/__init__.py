@@ -1,0 +1,1 @@
+"""How the world reaches notifications: its consumers and its command line."""

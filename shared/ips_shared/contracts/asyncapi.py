@@ -1,0 +1,111 @@
+"""The AsyncAPI 3.0 document of a service, built from what it really sends and receives.
+
+Each channel carries one structured-mode CloudEvent per NATS message: the payload is the
+envelope with that event as `data`, and the `Nats-Msg-Id` header carries the event id.
+A subject wildcard becomes the channel parameter `source_id` (the reporting party's
+token). The document is generated from the contracts and the service's consumers, and a
+test validates real messages taken from the streams against the committed documents."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .envelope import MSG_ID_HEADER, CloudEvent, EventPayload
+from .schemas import inline_refs
+
+ASYNCAPI_VERSION = "3.0.0"
+CONTENT_TYPE = "application/cloudevents+json"
+SOURCE_PARAMETER = "source_id"
+HEADERS_SCHEMA = {
+    "type": "object",
+    "properties": {
+        MSG_ID_HEADER: {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 128,
+            "description": "The event `id`: JetStream drops a re-send within the stream's "
+            "duplicate window, and consumers' inboxes drop any later one.",
+        }
+    },
+    "required": [MSG_ID_HEADER],
+}
+
+
+@dataclass(frozen=True)
+class ChannelUse:
+    """A subject a service sends or receives, and the events it carries there."""
+
+    name: str
+    subject: str
+    events: tuple[type[EventPayload], ...]
+    action: Literal["send", "receive"]
+    description: str | None = None
+
+
+def message_name(model: type[EventPayload]) -> str:
+    return f"{model.event_type}.v{model.schema_version}"
+
+
+def address(subject: str) -> str:
+    """`ips.hours.logged.*` -> `ips.hours.logged.{source_id}`."""
+    return ".".join(
+        f"{{{SOURCE_PARAMETER}}}" if token == "*" else token for token in subject.split(".")
+    )
+
+
+def document(
+    title: str, version: str, description: str, uses: Iterable[ChannelUse]
+) -> dict[str, Any]:
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
+    schemas: dict[str, Any] = {}
+    for use in sorted(uses, key=lambda use: (use.action, use.name)):
+        channel: dict[str, Any] = {
+            "address": address(use.subject),
+            "messages": {
+                message_name(model): {"$ref": f"#/components/messages/{message_name(model)}"}
+                for model in use.events
+            },
+        }
+        if "*" in use.subject:
+            channel["parameters"] = {
+                SOURCE_PARAMETER: {
+                    "description": "The reporting party's token: a partner's id, or "
+                    "`service-<name>` / `trainer-<id>` for internal sources."
+                }
+            }
+        if use.description:
+            channel["description"] = use.description
+        channels[use.name] = channel
+        operations[f"{use.name}.{use.action}"] = {
+            "action": use.action,
+            "channel": {"$ref": f"#/channels/{use.name}"},
+            "messages": [
+                {"$ref": f"#/channels/{use.name}/messages/{message_name(model)}"}
+                for model in use.events
+            ],
+        }
+        for model in use.events:
+            name = message_name(model)
+            schemas[name] = inline_refs(CloudEvent[model].model_json_schema())  # type: ignore[valid-type]
+            messages[name] = {
+                "name": model.event_type,
+                "title": f"{model.event_type} (schema version {model.schema_version})",
+                "summary": inspect.cleandoc(model.__doc__ or model.event_type),
+                "contentType": CONTENT_TYPE,
+                "headers": HEADERS_SCHEMA,
+                "payload": {"$ref": f"#/components/schemas/{name}"},
+                "correlationId": {"location": "$message.payload#/correlationid"},
+            }
+    return {
+        "asyncapi": ASYNCAPI_VERSION,
+        "info": {"title": title, "version": version, "description": description},
+        "defaultContentType": CONTENT_TYPE,
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages, "schemas": schemas},
+    }

@@ -1,0 +1,170 @@
+"""The HTTP face every service shares: health, readiness, the AsyncAPI document, the
+request's correlation id, and one error envelope.
+
+Every refusal reads `{"code": machine-readable, "detail": a sentence}`. The kinds of
+`ips_shared.errors` map to HTTP statuses here and nowhere else; validation errors name
+the fields and never echo the values sent."""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from . import errors
+from .auth import Principal, Role
+from .messaging.causation import CORRELATION_HEADER, chain_of_request, within
+
+if TYPE_CHECKING:
+    from .runtime import ServiceRuntime
+
+STATUS_OF_ERROR: dict[type[errors.DomainError], int] = {
+    errors.NotFound: 404,
+    errors.Forbidden: 403,
+    errors.Conflict: 409,
+    errors.Invalid: 422,
+}
+
+
+def status_of(error: errors.DomainError) -> int:
+    for kind in type(error).__mro__:
+        if kind in STATUS_OF_ERROR:
+            return STATUS_OF_ERROR[kind]
+    return 422
+
+
+def http_app(runtime: ServiceRuntime, *routers: APIRouter) -> FastAPI:
+    """The service's FastAPI app; its lifespan starts and stops the runtime."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title=f"ips-{runtime.name}",
+        version=runtime.version,
+        description=runtime.description,
+        lifespan=lifespan,
+    )
+
+    @app.middleware("http")
+    async def correlation(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """A request starts a chain (or continues the one its caller names); the events
+        its work emits and the lines it logs carry that id."""
+        with within(chain_of_request(request.headers.get(CORRELATION_HEADER))) as chain:
+            response = await call_next(request)
+        response.headers[CORRELATION_HEADER] = chain.correlation_id
+        return response
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz() -> JSONResponse:
+        """NATS is connected and the database answers."""
+        checks = await runtime.readiness()
+        ready = all(checks.values())
+        return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
+
+    @app.get("/asyncapi.json", tags=["docs"])
+    async def asyncapi() -> dict[str, Any]:
+        """The events this service publishes and consumes."""
+        return runtime.asyncapi()
+
+    for router in routers:
+        app.include_router(router)
+    install_error_envelope(app)
+    return app
+
+
+def install_error_envelope(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(part) for part in item["loc"]), "problem": item["msg"]}
+            for item in error.errors()
+        ]
+        sentence = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+        return JSONResponse(
+            {
+                "code": "invalid_request",
+                "detail": f"The request is not valid: {sentence}.",
+                "errors": problems,
+            },
+            status_code=422,
+        )
+
+    @app.exception_handler(errors.DomainError)
+    async def refused(_request: Request, error: errors.DomainError) -> JSONResponse:
+        return JSONResponse(
+            {"code": error.code, "detail": str(error)}, status_code=status_of(error)
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def concurrent_change(_request: Request, _error: IntegrityError) -> JSONResponse:
+        # The checks passed, but another request committed the same change first.
+        detail = "The request conflicts with a change made at the same time; check and retry."
+        return JSONResponse({"code": "conflict", "detail": detail}, status_code=409)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        body = (
+            error.detail
+            if isinstance(error.detail, dict)
+            else {
+                "code": HTTPStatus(error.status_code).phrase.lower().replace(" ", "_"),
+                "detail": str(error.detail),
+            }
+        )
+        return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+
+
+# -- who asks ------------------------------------------------------------------------
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(
+        401, {"code": "unauthorized", "detail": detail}, {"WWW-Authenticate": "Bearer"}
+    )
+
+
+def bearer_principal(tokens: Mapping[str, Principal]) -> Callable[[Request], Principal]:
+    def principal(request: Request) -> Principal:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise _unauthorized("A bearer token is required.")
+        for known, who in tokens.items():
+            if hmac.compare_digest(known.encode(), token.encode()):
+                return who
+        raise _unauthorized("The token is not recognised.")
+
+    return principal
+
+
+def require(principal: Callable[[Request], Principal], *roles: Role) -> Callable[..., Principal]:
+    """A dependency admitting only the given roles."""
+
+    def check(who: Principal = Depends(principal)) -> Principal:  # noqa: B008
+        if who.role not in roles:
+            raise HTTPException(
+                403, {"code": "forbidden", "detail": f"This needs the {' or '.join(roles)} role."}
+            )
+        return who
+
+    return check

@@ -1,0 +1,75 @@
+"""What one durable consumer reads, how it checks what arrives and how it retries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from pydantic import TypeAdapter, ValidationError
+
+from ..contracts.envelope import CloudEvent, EnvelopeHead, EventPayload
+from ..contracts.streams import StreamSpec
+
+
+class UnknownEventType(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    service: str
+    name: str
+    stream: StreamSpec
+    subject: str
+    events: tuple[type[EventPayload], ...]
+    batch_size: int = 200
+    max_deliver: int = 5
+    backoff_seconds: tuple[float, ...] = (1.0, 5.0, 15.0, 30.0, 60.0)
+    ack_wait_seconds: float = 60.0
+    description: str = ""
+    source_must_match_subject: bool = False  # partners publish on their own subject only
+    models: dict[tuple[str, int], TypeAdapter[Any]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        adapters = {
+            (model.event_type, model.schema_version): TypeAdapter(CloudEvent[model])  # type: ignore[valid-type]
+            for model in self.events
+        }
+        object.__setattr__(self, "models", adapters)
+
+    def backoff(self, deliveries: int) -> float:
+        return self.backoff_seconds[min(deliveries, len(self.backoff_seconds)) - 1]
+
+    def parse(self, body: bytes) -> CloudEvent[Any]:
+        if len(self.models) == 1:
+            # One kind of event expected: validate once, then confirm the kind (the hot path).
+            [(expected, adapter)] = self.models.items()
+            try:
+                event: CloudEvent[Any] = adapter.validate_json(body)
+            except ValidationError:
+                self._known_kind(body)  # an unknown kind is the better explanation
+                raise
+            if (event.type, event.schemaversion) != expected:
+                raise UnknownEventType(f"{event.type} v{event.schemaversion} is not consumed here")
+            return event
+        return self._known_kind(body).validate_json(body)
+
+    def _known_kind(self, body: bytes) -> TypeAdapter[Any]:
+        head = EnvelopeHead.model_validate_json(body)
+        adapter = self.models.get((head.type, head.schemaversion))
+        if adapter is None:
+            raise UnknownEventType(f"{head.type} v{head.schemaversion} is not consumed here")
+        return adapter
+
+    def server_config(self) -> ConsumerConfig:
+        # The server keeps redelivering (no server-side max_deliver): the consumer decides
+        # when a message is dead-lettered, so nothing is dropped without a trace.
+        return ConsumerConfig(
+            durable_name=self.name,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=self.ack_wait_seconds,
+            max_ack_pending=max(1000, self.batch_size * 4),
+            filter_subject=self.subject,
+        )
