@@ -97,7 +97,7 @@ def test_certificates_are_imported_once_and_bad_rows_reported_by_line(
     # Known from their training completion, not certified here (its first year was unmet).
     known = service_on(database_url, TODAY)
     with known.runtime.unit_of_work() as uow:  # as the consumer applies a completion
-        known.bus.for_events(register_trained)([trained("p-known", date(2025, 3, 1))], uow)
+        known.bus.bind(register_trained)([trained("p-known", date(2025, 3, 1))], uow)
         uow.commit()
     assert standing(database_url)["p-known"] == (CertificationStatus.TRAINED, None)
 

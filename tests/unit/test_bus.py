@@ -125,7 +125,7 @@ def test_an_event_handler_gets_its_dependencies_bound(bus):
     def on_attended(events: list[str], uow: UnitOfWork, *, prefix: str) -> None:
         seen.extend(prefix + event for event in events)
 
-    bus.for_events(on_attended)(["a"], None)  # type: ignore[arg-type]
+    bus.bind(on_attended)(["a"], None)  # type: ignore[arg-type]
 
     assert seen == ["Dr. a"]
 

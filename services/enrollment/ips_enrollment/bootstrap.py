@@ -60,7 +60,7 @@ def bootstrap(settings: EnrollmentSettings, clock: Clock = lambda: datetime.now(
         dependencies={
             "clock": clock,
             "policy": policy,
-            "calendar": IntakeCalendar.from_policy(policy),
+            "intakes": IntakeCalendar.from_policy(policy),
         },
     )
     return Service(runtime, bus, [http.router(bus, settings.api_tokens)])

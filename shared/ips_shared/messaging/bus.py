@@ -35,9 +35,10 @@ class Query(Generic[ResultT]):
 
 Handler = Callable[[Any, UnitOfWork], Any]
 EventHandler = Callable[[Sequence[CloudEvent[Any]], UnitOfWork], None]
+"""A consumer's handler: the batch of events applied in one transaction."""
 
 
-def bind(handler: Callable[..., Any], dependencies: Mapping[str, Any]) -> Handler:
+def bind_dependencies(handler: Callable[..., Any], dependencies: Mapping[str, Any]) -> Handler:
     """The handler with the dependencies it names (its keyword-only parameters) given."""
     wanted = [
         name
@@ -76,7 +77,7 @@ class MessageBus:
             kind = message_type(handler)
             if kind in self._handlers:
                 raise TypeError(f"two handlers for {kind.__name__}")
-            self._handlers[kind] = bind(handler, dependencies)
+            self._handlers[kind] = bind_dependencies(handler, dependencies)
 
     def handle(self, message: Command[ResultT] | Query[ResultT]) -> ResultT:
         """Run the message's handler in a unit of work of its own (blocking)."""
@@ -91,6 +92,7 @@ class MessageBus:
         """`handle` in a worker thread: the database work is synchronous."""
         return await asyncio.to_thread(self.handle, message)
 
-    def for_events(self, handler: Callable[..., None]) -> EventHandler:
-        """An event handler with its dependencies bound, for a consumer to call."""
-        return bind(handler, self._dependencies)
+    def bind(self, handler: Callable[..., Any]) -> Handler:
+        """A handler with the service's dependencies bound, for a consumer to call with
+        the events it applies (or a bad message it answers) and its unit of work."""
+        return bind_dependencies(handler, self._dependencies)

@@ -15,7 +15,7 @@ def register(runtime: ServiceRuntime, bus: MessageBus, hours_batch_size: int) ->
         streams.ENROLLMENT,
         subjects.TRAINING_COMPLETED,
         [TrainingCompleted],
-        bus.for_events(standing.register_trained),
+        bus.bind(standing.register_trained),
         description="Knows a person from their training completion on",
     )
     runtime.consume(
@@ -23,9 +23,9 @@ def register(runtime: ServiceRuntime, bus: MessageBus, hours_batch_size: int) ->
         streams.HOURS,
         subjects.HOURS_LOGGED_ALL,
         [HoursLogged],
-        bus.for_events(ledger.record_hours),
+        bus.bind(ledger.record_hours),
         description="The hours ledger; what breaks a rule is answered with HoursRejected",
-        answer_bad=bus.for_events(ledger.answer_bad_report),
+        answer_bad=bus.bind(ledger.answer_bad_report),
         source_must_match_subject=True,
         batch_size=hours_batch_size,
     )

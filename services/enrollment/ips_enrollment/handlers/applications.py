@@ -29,9 +29,9 @@ from . import Clock
 
 
 def submit_application(
-    message: SubmitApplication, uow: UnitOfWork, *, calendar: IntakeCalendar
+    message: SubmitApplication, uow: UnitOfWork, *, intakes: IntakeCalendar
 ) -> Application:
-    intake = calendar.intake_for(message.received_at)
+    intake = intakes.intake_for(message.received_at)
     repository.person(uow.session, message.person_id)
     if not repository.completed_ps101(uow.session, message.person_id):
         raise MissingPrerequisite(

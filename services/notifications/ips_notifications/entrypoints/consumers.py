@@ -14,6 +14,6 @@ def register(runtime: ServiceRuntime, bus: MessageBus) -> None:
         streams.ENROLLMENT,
         subjects.APPLICATION_SUBMITTED,
         [ApplicationSubmitted],
-        bus.for_events(applications.record_application_confirmations),
+        bus.bind(applications.record_application_confirmations),
         description="Records that an application-received confirmation is due",
     )
