@@ -8,7 +8,7 @@ export UV_PYTHON := $(PYTHON)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: env run test test-unit bench schemas migration lint clean
+.PHONY: env run test test-unit test-faults bench schemas migration lint clean
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -23,13 +23,16 @@ env: $(VENV)/.synced
 run: env ## start NATS (embedded unless NATS_URL is set) and all four services
 	$(PY) deploy/local/runner.py
 
-test: env ## the import contracts (pyproject.toml), then the whole suite: unit, integration (real NATS, SQLite and PostgreSQL), e2e
+test: env ## the import contracts (pyproject.toml), then the whole suite: unit, integration (real NATS, SQLite and PostgreSQL), e2e, fault injection (bounded size)
 	$(VENV)/bin/lint-imports --no-logo
 	$(VENV)/bin/pytest
 
 test-unit: env
 	$(VENV)/bin/lint-imports --no-logo
 	$(VENV)/bin/pytest tests/unit
+
+test-faults: env ## the fault-injection scenarios (tests/faults) at the sizes of issue 9; `make test` runs them smaller
+	FAULTS_SCALE=$(or $(FAULTS_SCALE),full) $(VENV)/bin/pytest tests/faults -m faults
 
 bench: env ## the hours ledger's commit rate next to bare nats-py (PostgreSQL too when POSTGRES_URL is set)
 	$(PY) -m tests.bench.hours_throughput --events $(or $(EVENTS),50000)

@@ -22,9 +22,14 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """Whether a server could listen on `port`, bound the way servers bind (uvicorn, and
+    nats-server too): with SO_REUSEADDR, so that a port whose last connections linger in
+    TIME_WAIT after a quick restart counts as free."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
+            probe.listen()
         except OSError:
             return False
         return True

@@ -7,7 +7,8 @@ stops everything.
 
 Environment: NATS_URL (use that server), IPS_DATA_DIR (default .data), IPS_NATS_PORT
 (default 4222, another free port if taken), IPS_HTTP_PORT (first service port, default
-8001), IPS_LOG_FORMAT (console or json).
+8001; the services take it and the three after it, and the runner refuses to start,
+naming the port, if another program holds one), IPS_LOG_FORMAT (console or json).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from embedded_nats import EmbeddedNats, free_port, port_is_free
+from embedded_nats import EmbeddedNats, port_is_free
 
 SERVICES = ("enrollment", "certification", "notifications", "directory")
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,14 +50,28 @@ def command(service: str, *args: str) -> list[str]:
     return [str(Path(sys.executable).parent / f"ips-{service}"), *args]
 
 
-def choose_ports(first: int) -> list[int]:
-    ports = [first + offset for offset in range(len(SERVICES))]
-    if all(port_is_free(port) for port in ports):
-        return ports
-    return [free_port() for _ in SERVICES]
+def taken_ports(ports: dict[str, int]) -> list[str]:
+    """A sentence for each service whose port another program holds."""
+    return [
+        f"port {port} ({service}) is in use by another program"
+        for service, port in ports.items()
+        if not port_is_free(port)
+    ]
 
 
 def main() -> int:
+    first = int(os.environ.get("IPS_HTTP_PORT", "8001"))
+    # The services stay on their documented ports: one taken stops the start, before anything
+    # else has started.
+    ports = {service: first + offset for offset, service in enumerate(SERVICES)}
+    if taken := taken_ports(ports):
+        for sentence in taken:
+            print(sentence, file=sys.stderr)
+        print(
+            f"Free it, or set IPS_HTTP_PORT to the first of {len(SERVICES)} free ports in a row.",
+            file=sys.stderr,
+        )
+        return 1
     data_dir = Path(os.environ.get("IPS_DATA_DIR", ROOT / ".data")).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     log_format = os.environ.get("IPS_LOG_FORMAT", "console")
@@ -78,10 +93,9 @@ def main() -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     try:
-        ports = choose_ports(int(os.environ.get("IPS_HTTP_PORT", "8001")))
         environments = {
             service: service_env(service, nats_url, data_dir, port, log_format)
-            for service, port in zip(SERVICES, ports, strict=True)
+            for service, port in ports.items()
         }
         # Migrations run side by side; each service declares the streams it owns as it
         # starts, and waits for the streams it reads from the others.
@@ -103,7 +117,7 @@ def main() -> int:
 
         print(f"\nIPS platform running (data in {data_dir}); Ctrl-C stops it.", flush=True)
         print(f"  {'nats':<14} {nats_url}" + ("  (embedded)" if embedded else "  (NATS_URL)"))
-        for service, port in zip(SERVICES, ports, strict=True):
+        for service, port in ports.items():
             print(f"  {service:<14} http://127.0.0.1:{port}  (/docs, /readyz, /asyncapi.json)")
         print("  API tokens (unless *_API_TOKENS is set): dev-operator, dev-trainer\n", flush=True)
 

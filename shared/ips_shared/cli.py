@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
 import uvicorn
 
 from .db import migrate
 from .logs import configure_logging
-from .messaging.dead_letters import list_dead_letters
+from .messaging.dead_letters import (
+    DeadLetterError,
+    Replayed,
+    discard_dead_letter,
+    list_audit,
+    list_dead_letters,
+    replay_all_dead_letters,
+    replay_dead_letter,
+    show_dead_letter,
+)
 from .service import Service
 from .settings import SettingsT, load_settings
+
+T = TypeVar("T")
 
 
 def cli_settings(name: str, settings_class: type[SettingsT]) -> SettingsT:
@@ -71,11 +83,122 @@ def service_cli(
         document: dict[str, Any] = bootstrap(offline).runtime.asyncapi()
         typer.echo(json.dumps(document, indent=2, sort_keys=True))
 
-    @cli.command("dead-letters")
-    def dead_letters_command(limit: int = typer.Option(50, help="How many, newest last")) -> None:
-        """List what this service's consumers dead-lettered, with the reasons."""
-        app_settings = settings()
-        for line in asyncio.run(list_dead_letters(app_settings.nats_url, name, limit)):
+    cli.add_typer(dead_letters_cli(name, lambda: settings().nats_url), name="dead-letters")
+    return cli
+
+
+def dead_letters_cli(name: str, nats_url: Callable[[], str]) -> typer.Typer:
+    """`ips-<name> dead-letters ...`: what the consumers could not apply, and what to do
+    with it. Payloads are printed only by `show --payload`: they may hold personal data."""
+    app = typer.Typer(
+        help="What this service's consumers dead-lettered: list (the default), show, replay,"
+        " discard, audit."
+    )
+    limit_option = typer.Option(50, min=1, help="How many, newest last")
+    sequence_argument = typer.Argument(min=1, help="The dead letter's sequence (see `list`)")
+    actor_option = typer.Option(
+        None, help="Who does this, for the audit trail (default: the OS user)"
+    )
+
+    def list_letters(limit: int) -> None:
+        for line in _run(list_dead_letters(nats_url(), name, limit)):
             typer.echo(json.dumps(line))
 
-    return cli
+    @app.callback(invoke_without_command=True)
+    def default(context: typer.Context, limit: int = limit_option) -> None:
+        if context.invoked_subcommand is None:
+            list_letters(limit)
+
+    @app.command("list")
+    def list_command(limit: int = limit_option) -> None:
+        """The dead letters (one JSON line each): where each came from and why, no payload."""
+        list_letters(limit)
+
+    @app.command("show")
+    def show_command(
+        sequence: int = sequence_argument,
+        payload: bool = typer.Option(False, "--payload", help="Print the payload too"),
+    ) -> None:
+        """One dead letter: the reason, its headers and where it came from."""
+        shown = _run(show_dead_letter(nats_url(), name, sequence, with_payload=payload))
+        typer.echo(json.dumps(shown, indent=2))
+
+    @app.command("replay")
+    def replay_command(
+        sequence: int | None = typer.Argument(None, min=1, help="The dead letter's sequence"),
+        every: bool = typer.Option(False, "--all", help="Replay every dead letter"),
+        actor: str | None = actor_option,
+    ) -> None:
+        """Send a letter's event back through the consumer, then remove the letter.
+
+        The original body is published again on its original subject; the consumer's inbox
+        skips an event applied meanwhile, so a replay is applied once at most."""
+        who = _actor(actor)
+        if every and sequence is None:
+            replayed, failed = _run(replay_all_dead_letters(nats_url(), name, actor=who))
+        elif sequence is not None and not every:
+            replayed = [_run(replay_dead_letter(nats_url(), name, sequence, actor=who))]
+            failed = []
+        else:
+            raise typer.BadParameter("give one dead letter's sequence, or --all")
+        for done in replayed:
+            typer.echo(_replayed_line(done))
+        for error in failed:
+            typer.echo(str(error), err=True)
+        if every:
+            typer.echo(f"replayed {len(replayed)}, kept {len(failed)}")
+        if failed:
+            raise typer.Exit(1)
+
+    @app.command("discard")
+    def discard_command(
+        sequence: int = sequence_argument,
+        reason: str = typer.Option(..., help="Why, for the audit trail"),
+        actor: str | None = actor_option,
+    ) -> None:
+        """Delete a dead letter for good, recording who, when, which letter and why."""
+        why = _audit_text(reason, "--reason", 500)
+        _run(discard_dead_letter(nats_url(), name, sequence, actor=_actor(actor), reason=why))
+        typer.echo(f"discarded dead letter {sequence}")
+
+    @app.command("audit")
+    def audit_command(limit: int = limit_option) -> None:
+        """The replays and discards (one JSON line each): who, when, which letter, why."""
+        for line in _run(list_audit(nats_url(), name, limit)):
+            typer.echo(json.dumps(line))
+
+    return app
+
+
+def _run(work: Coroutine[Any, Any, T]) -> T:
+    """Run a dead-letter command; what prevents it is said in one line, exit code 1."""
+    try:
+        return asyncio.run(work)
+    except DeadLetterError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+
+
+def _actor(given: str | None) -> str:
+    if given is not None:
+        return _audit_text(given, "--actor", 100)
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no user name in this environment (a bare container)
+        raise typer.BadParameter(
+            "no OS user name here: say who you are", param_hint="--actor"
+        ) from None
+
+
+def _audit_text(value: str, option: str, longest: int) -> str:
+    if not value.strip() or len(value) > longest:
+        raise typer.BadParameter(f"1 to {longest} characters, not blank", param_hint=option)
+    return value.strip()
+
+
+def _replayed_line(replayed: Replayed) -> str:
+    line = (
+        f"replayed dead letter {replayed.sequence} (event {replayed.event_id or 'without id'})"
+        f" to {replayed.subject}: {replayed.stream} sequence {replayed.stream_sequence}"
+    )
+    return line + (" (already there: not stored twice)" if replayed.duplicate else "")

@@ -77,10 +77,15 @@ def http_app(runtime: ServiceRuntime, *routers: APIRouter) -> FastAPI:
 
     @app.get("/readyz", tags=["health"])
     async def readyz() -> JSONResponse:
-        """NATS is connected and the database answers."""
+        """NATS is connected, the database answers, and every consumer is consuming: its
+        loop runs, its stream and durable consumer exist. When not, `problems` says why."""
         checks = await runtime.readiness()
-        ready = all(checks.values())
-        return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
+        problems = runtime.consumer_problems()
+        ready = all(checks.values()) and not problems
+        body: dict[str, Any] = {"ready": ready, **checks}
+        if problems:
+            body["problems"] = problems
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get("/asyncapi.json", tags=["docs"])
     async def asyncapi() -> dict[str, Any]:

@@ -174,6 +174,11 @@ class ServiceRuntime:
             database_ok = False
         return {"nats": nats_ok, "database": database_ok}
 
+    def consumer_problems(self) -> list[str]:
+        """Consumers whose loop is not running, or whose stream or durable consumer is
+        gone (as JetStream said at most a few seconds ago): names, never data."""
+        return [problem for consumer in self.consumers for problem in consumer.problems()]
+
     def _ping_database(self) -> None:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -181,7 +186,15 @@ class ServiceRuntime:
     def asyncapi(self) -> dict[str, Any]:
         received = [
             asyncapi.ChannelUse(
-                c.spec.name, c.spec.subject, c.spec.events, "receive", c.spec.description or None
+                c.spec.name,
+                c.spec.subject,
+                c.spec.events,
+                "receive",
+                c.spec.description or None,
+                # Sent by outside parties, each on its own subject (the partner contract).
+                asyncapi.SOURCE_AND_EVENT_ID
+                if c.spec.source_must_match_subject
+                else asyncapi.EVENT_ID,
             )
             for c in self.consumers
         ]

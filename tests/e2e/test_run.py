@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,58 @@ def wait_for(check, timeout: float, what: str) -> None:  # type: ignore[no-untyp
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def test_a_port_whose_last_connection_lingers_in_time_wait_counts_as_free() -> None:
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            served, _ = listener.accept()
+            served.close()  # the server closes first: its end of the connection waits
+            client.recv(1)  # the server's close reached the client
+    # What a quick restart meets: a bind without SO_REUSEADDR fails.
+    with socket.socket() as plain, pytest.raises(OSError):
+        plain.bind(("127.0.0.1", port))
+
+    assert port_is_free(port)
+
+
+@pytest.mark.timeout(60)
+def test_the_runner_refuses_to_start_when_a_service_port_is_taken_and_names_it(
+    tmp_path: Path,
+) -> None:
+    first_port = consecutive_free_ports(len(SERVICES))
+    taken = first_port + 1
+    environment = {
+        **os.environ,
+        "IPS_DATA_DIR": str(tmp_path / "data"),
+        "IPS_NATS_PORT": str(free_port()),
+        "IPS_HTTP_PORT": str(first_port),
+    }
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", taken))
+        squatter.listen()
+        runner = subprocess.Popen(
+            [sys.executable, str(ROOT / "deploy" / "local" / "runner.py")],
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            output, _ = runner.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            runner.send_signal(signal.SIGINT)
+            output, _ = runner.communicate(timeout=30)
+            raise AssertionError(f"the runner started anyway:\n{output[-3000:]}") from None
+
+    assert runner.returncode != 0
+    assert f"port {taken} (certification) is in use" in output
+    assert "Traceback" not in output
+    assert not any(listening(port) for port in (first_port, first_port + 2, first_port + 3))
+
+
 @pytest.mark.timeout(240)
 def test_the_runner_starts_everything_and_an_application_reaches_notifications(
     tmp_path: Path,
@@ -137,8 +190,10 @@ def test_the_runner_starts_everything_and_an_application_reaches_notifications(
         )
         cohort = application["intake"]
         post(f"{base}/applications/{application['application_id']}/accept", {})
+        first_day = date.today() - timedelta(days=20)  # attendance is never dated ahead
         for day in range(1, 9):
-            attended = {"person_id": person, "day": day, "attended_on": f"2027-02-{day:02d}"}
+            attended_on = (first_day + timedelta(days=day - 1)).isoformat()
+            attended = {"person_id": person, "day": day, "attended_on": attended_on}
             post(f"{base}/cohorts/{cohort}/attendance", attended, TRAINER)
 
         notifications_db = tmp_path / "data" / "notifications.db"
@@ -152,7 +207,11 @@ def test_the_runner_starts_everything_and_an_application_reaches_notifications(
 
         wait_for(confirmation_due, timeout=30, what="the confirmation to become due")
         completed = asyncio.run(training_completed_on_stream(environment["IPS_NATS_PORT"]))
-        assert completed == {"person_id": person, "cohort_id": cohort, "completed_on": "2027-02-08"}
+        assert completed == {
+            "person_id": person,
+            "cohort_id": cohort,
+            "completed_on": (first_day + timedelta(days=7)).isoformat(),
+        }
         status = f"http://127.0.0.1:{ports['certification']}/people/{person}/status"
 
         def known_as_trained() -> bool:

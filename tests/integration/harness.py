@@ -61,30 +61,40 @@ class HarnessSettings(ServiceSettings):
 
 
 class Behaviour:
-    """What `apply` does: fail for some event ids, a number of times or forever."""
+    """What `apply` does: fail for some event ids, a number of times or forever; refuse
+    others (as the ledger refuses a report: answered, not applied) while they are listed."""
 
     def __init__(self) -> None:
         self.failures_left: dict[str, int] = {}
+        self.refusing: set[str] = set()
         self.attempts: dict[str, int] = defaultdict(int)
 
-    def apply(self, events: Sequence[CloudEvent[Any]], uow: UnitOfWork) -> None:
+    def apply(self, events: Sequence[CloudEvent[Any]], uow: UnitOfWork) -> list[CloudEvent[Any]]:
+        refused = []
         for event in events:
             self.attempts[event.id] += 1
             if self.failures_left.get(event.id, 0) > 0:
                 self.failures_left[event.id] -= 1
                 raise RuntimeError("simulated failure")
+            if event.id in self.refusing:
+                refused.append(event)
+                continue
             uow.session.add(
                 Effect(event_id=event.id, person_id=event.data.person_id, day=event.data.day)
             )
+        return refused
 
 
-def attendance(person_id: str, day: int) -> CloudEvent[TrainingDayAttended]:
+def attendance(
+    person_id: str, day: int, *, source: str = "service/enrollment", event_id: str | None = None
+) -> CloudEvent[TrainingDayAttended]:
     return CloudEvent.wrap(
         TrainingDayAttended(
             person_id=person_id, cohort_id="c-1", day=day, attended_on=date(2027, 3, day)
         ),
-        source="service/enrollment",
+        source=source,
         partition_key=person_id,
+        event_id=event_id,
     )
 
 
@@ -181,8 +191,8 @@ async def consumer_done(js: JetStreamContext, expected_stream_sequence: int) -> 
     return info.ack_floor.stream_seq >= expected_stream_sequence and info.num_ack_pending == 0
 
 
-async def dead_letters(js: JetStreamContext) -> list[Any]:
-    stream = streams.dead_letter_stream(SERVICE).name
+async def dead_letters(js: JetStreamContext, service: str = SERVICE) -> list[Any]:
+    stream = streams.dead_letter_stream(service).name
     info = await js.stream_info(stream)
     return (
         [

@@ -125,7 +125,8 @@ async def produce_every_kind_of_message(
             source="partner/smhc",
             partition_key=person,
         )
-        await js.publish(report.nats_subject, report.to_json(), headers={MSG_ID_HEADER: report.id})
+        msg_id = f"smhc:{report.id}"  # the partner contract's message id
+        await js.publish(report.nats_subject, report.to_json(), headers={MSG_ID_HEADER: msg_id})
     reviewed = await client.post(
         f"/people/{trained}/reviews",
         json={"reviewed_on": date.today().isoformat(), "outcome": "affirmed", "reason": "annual"},

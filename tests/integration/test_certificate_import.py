@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -18,12 +19,13 @@ from ips_certification.commands import BringUpToDate
 from ips_certification.db import tables
 from ips_certification.entrypoints import cli as cli_module
 from ips_certification.entrypoints.cli import cli
+from ips_certification.handlers.ledger import record_hours
 from ips_certification.handlers.standing import register_trained
 from ips_certification.settings import CertificationSettings
-from ips_shared.contracts.events import CertificationStatus
+from ips_shared.contracts.events import CertificationStatus, HoursCategory
 
 from .harness import migrate_service, rows
-from .test_hours_ledger import trained
+from .test_hours_ledger import hours, trained
 
 ZONE = ZoneInfo("America/New_York")
 TODAY = date(2026, 6, 15)  # the service's date when the file is imported
@@ -44,8 +46,11 @@ def clock_on(day: date) -> Callable[[], datetime]:
     return lambda: datetime.combine(day, time(9), tzinfo=ZONE)
 
 
+OPERATOR = {"op": {"role": "operator", "name": "Dana at OBH"}}
+
+
 def settings(database_url: str) -> CertificationSettings:
-    return CertificationSettings(database_url=database_url)
+    return CertificationSettings(database_url=database_url, api_tokens=OPERATOR)
 
 
 def run_import(database_url: str, path: Path) -> tuple[int, list[str]]:
@@ -268,4 +273,158 @@ def test_a_file_without_a_required_column_is_refused_whole(
 
     assert result.exit_code == 2
     assert "missing columns: certificate_number" in result.output
+    assert rows(database_url, tables.Certificate) == []
+
+
+STATUSES = """\
+person_id,certificate_number,certified_on,status,status_since
+me-101,ME-2024-0101,2024-09-01,lapsed,2025-10-15
+me-102,ME-2023-0102,2023-02-01,suspended,2025-11-20
+me-103,ME-2020-0103,2020-05-05,withdrawn,2024-01-31
+me-104,ME-2025-0104,2025-03-01,lapsed,2026-03-15
+me-105,ME-2024-0105,2024-01-01,suspended,2026-07-01
+me-106,ME-2024-0106,2024-01-01,expired,2025-01-01
+me-107,ME-2024-0107,2024-01-01,lapsed,
+me-108,ME-2024-0108,2024-01-01,,2025-01-01
+me-109,ME-2024-0109,2024-01-01,withdrawn,2023-12-31
+"""
+
+
+async def as_operator(database_url: str, method: str, path: str, **body: Any) -> httpx.Response:
+    """A call to the service's API (on TODAY) with an operator's token."""
+    app = service_on(database_url, TODAY).http_app()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://c") as c:
+        headers = {"authorization": "Bearer op"}
+        return await c.request(method, path, json=body or None, headers=headers)
+
+
+async def status_of(database_url: str, person_id: str) -> dict[str, Any]:
+    answer = await as_operator(database_url, "GET", f"/people/{person_id}/status")
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+async def test_a_lapsed_suspended_or_withdrawn_person_is_imported_in_that_status(
+    database_url: str, tmp_path: Path, on_today: None
+) -> None:
+    migrate_service(database_url, tables)
+    path = tmp_path / "certificates-with-status.csv"
+    path.write_text(STATUSES, encoding="utf-8")
+
+    code, output = run_import(database_url, path)
+
+    assert code == 1
+    assert [line for line in output if line.startswith("line ")] == [
+        "line 5: invalid_certificate: status_since is too early for a lapse: no certification "
+        "year and its grace period had passed by then.",
+        "line 6: invalid_certificate: status_since is in the future.",
+        "line 7: status: Input should be 'lapsed', 'suspended' or 'withdrawn'",
+        "line 8: row: Value error, status_since is required with a status",
+        "line 9: row: Value error, status_since is given without a status",
+        "line 10: row: Value error, status_since is before certified_on",
+    ]
+    assert output[-1] == "imported 3, unchanged 0, refused 6"
+
+    # Each is in the status imported, from the day it began, announced as imported.
+    expected = {
+        "me-101": ("lapsed", date(2025, 10, 15), "ME-2024-0101"),
+        "me-102": ("suspended", date(2025, 11, 20), None),  # numbered when reinstated
+        "me-103": ("withdrawn", date(2024, 1, 31), None),
+    }
+    changes = status_changes(database_url)
+    assert {
+        person: [
+            (c["old_status"], c["new_status"], c["reason_code"], c["effective_date"])
+            for c in changed
+        ]
+        for person, changed in changes.items()
+    } == {
+        person: [(None, status, "certificate_imported", since.isoformat())]
+        for person, (status, since, _) in expected.items()
+    }
+    assert {person: changed[0]["certificate_number"] for person, changed in changes.items()} == {
+        person: number for person, (_, _, number) in expected.items()
+    }
+    for person, (status, since, _) in expected.items():
+        found = await status_of(database_url, person)
+        assert found["status"] == status
+        assert [(c["new_status"], c["effective_date"]) for c in found["history"]] == [
+            (status, since.isoformat())
+        ]
+    assert (await status_of(database_url, "me-101"))["reason_code"] == "year_ended_unmet"
+    decisions = {
+        (d.person_id, d.decision, d.taken_on) for d in rows(database_url, tables.DecisionRow)
+    }
+    assert decisions == {
+        ("me-102", "suspend", date(2025, 11, 20)),
+        ("me-103", "withdraw", date(2024, 1, 31)),
+    }
+
+    # Again: nothing changes, nothing is emitted.
+    outbox = len(rows(database_url, tables.Outbox))
+    code, output = run_import(database_url, path)
+    assert output[-1] == "imported 0, unchanged 3, refused 6"
+    assert len(rows(database_url, tables.Outbox)) == outbox
+    assert len(rows(database_url, tables.DecisionRow)) == 2
+
+    # The lapsed year's hours, recorded late, reinstate the lapsed one as for anyone.
+    service = service_on(database_url, TODAY)
+    late = [
+        hours("me-101", "8", on=date(2025, 5, 1), category=HoursCategory.CONTINUING_EDUCATION),
+        hours("me-101", "12", on=date(2025, 5, 1), category=HoursCategory.SKILL_BUILDING),
+    ]
+    with service.runtime.unit_of_work() as uow:  # as the consumer applies them
+        service.bus.bind(record_hours)(late, uow)
+        uow.commit()
+    service.bus.handle(BringUpToDate("me-101"))
+    found = await status_of(database_url, "me-101")
+    assert (found["status"], found["certificate_number"]) == ("certified", "ME-2024-0101")
+    assert [(c["new_status"], c["reason_code"]) for c in found["history"]][1:] == [
+        ("certified", "reinstated")
+    ]
+    # A held one stays held until an operator reinstates them; their number comes then.
+    assert (await status_of(database_url, "me-102"))["status"] == "suspended"
+    reinstated = await as_operator(
+        database_url, "POST", "/people/me-102/reinstate", reason="cleared"
+    )
+    assert reinstated.json()["status"] == "certified", reinstated.text
+    [*_, change] = status_changes(database_url)["me-102"]
+    assert (change["new_status"], change["reason_code"], change["certificate_number"]) == (
+        "certified",
+        "operator_reinstated",
+        "ME-2023-0102",
+    )
+
+
+def test_a_lapse_the_hours_recorded_here_contradict_is_refused(
+    database_url: str, tmp_path: Path, on_today: None
+) -> None:
+    """Known from their training, with that year's hours in the ledger before the lapse
+    began: the rules find them not lapsed, so the row is refused, not imported otherwise."""
+    migrate_service(database_url, tables)
+    earlier = service_on(database_url, date(2025, 2, 1))
+    with earlier.runtime.unit_of_work() as uow:
+        earlier.bus.bind(register_trained)([trained("p-known", date(2023, 1, 10))], uow)
+        uow.commit()
+    kept = [
+        hours("p-known", "8", on=date(2024, 6, 1), category=HoursCategory.CONTINUING_EDUCATION),
+        hours("p-known", "12", on=date(2024, 6, 1), category=HoursCategory.SKILL_BUILDING),
+    ]
+    with earlier.runtime.unit_of_work() as uow:
+        earlier.bus.bind(record_hours)(kept, uow)
+        uow.commit()
+    path = tmp_path / "certificates.csv"
+    path.write_text(
+        "person_id,certificate_number,certified_on,status,status_since\n"
+        "p-known,ME-2024-0001,2024-01-10,lapsed,2025-03-01\n",
+        encoding="utf-8",
+    )
+
+    code, output = run_import(database_url, path)
+
+    assert code == 1
+    assert [line for line in output if line.startswith("line ")] == [
+        "line 2: invalid_certificate: The hours recorded here keep this person from being "
+        "lapsed on status_since."
+    ]
     assert rows(database_url, tables.Certificate) == []

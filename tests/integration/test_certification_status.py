@@ -481,3 +481,44 @@ async def test_a_new_rule_version_applies_from_its_date_and_the_earlier_cohort_k
     assert (groups["unit"], groups["met"]) == ("requirements", True)
     old = (await certification.call("GET", "/people/p-old/status", "op")).json()
     assert (old["status"], old["policy_version"]) == ("certified", "maine-2026.1")
+
+
+async def test_a_change_names_what_prompted_it_whatever_its_effective_date(
+    certification: Certification, jetstream: JetStreamContext
+) -> None:
+    # The completion is learned a month late: `trained` is dated back to it and names it.
+    certification.calendar.today = TRAINED_ON + timedelta(days=30)
+    completion = trained("p-1", TRAINED_ON)
+    await send(jetstream, completion)
+    [change] = await published(jetstream, "CertificationStatusChanged", expected=1)
+    assert (change["data"]["effective_date"], change["data"]["caused_by"]) == (
+        TRAINED_ON.isoformat(),
+        [completion.id],
+    )
+    [history] = (await certification.call("GET", "/people/p-1/status", "op")).json()["history"]
+    assert history["caused_by"] == [completion.id]
+
+    # A review recorded while the scheduler is behind steps through a date time alone
+    # changed the status on (at risk 60 days before the year's end): that change has no
+    # news to name.
+    await certification.turn_to(date(2026, 9, 1))
+    await certification.report_year(jetstream, "p-1", date(2026, 6, 1))
+    await certification.turn_to(FIRST_YEAR_ENDS)
+    certification.calendar.today = date(2028, 2, 1)  # the scheduler is not woken
+    recorded = await certification.call(
+        "POST",
+        "/people/p-1/reviews",
+        "op",
+        reviewed_on="2028-01-20",
+        outcome="affirmed",
+        reason="annual check-in",
+    )
+    assert recorded.status_code == 201, recorded.text
+    assert certification.history("p-1")[-1] == (
+        "certified",
+        "at_risk",
+        "hours_short_near_year_end",
+        date(2028, 1, 10),
+    )
+    [*_, at_risk] = await published(jetstream, "CertificationStatusChanged", expected=3)
+    assert (at_risk["data"]["new_status"], at_risk["data"]["caused_by"]) == ("at_risk", [])

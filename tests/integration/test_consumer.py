@@ -17,6 +17,7 @@ from ips_shared.messaging.dead_letters import (
 )
 
 from .harness import (
+    CONSUMER,
     Behaviour,
     attendance,
     build_runtime,
@@ -164,3 +165,52 @@ async def test_consuming_resumes_after_nats_restarts(
             assert [effect.event_id for effect in effects(runtime)] == [before.id, after.id]
     finally:
         await connection.close()
+
+
+async def test_events_of_two_sources_sharing_an_id_are_both_applied(
+    jetstream: JetStreamContext, database_url: str, nats_url: str
+) -> None:
+    await provision_enrollment_stream(jetstream)
+    runtime = build_runtime(database_url, nats_url, Behaviour())
+    async with running(runtime):
+        ours = attendance("p-1", 1, event_id="row-1")
+        theirs = attendance("p-2", 1, source="service/elsewhere", event_id="row-1")
+        await publish(jetstream, ours)
+        # JetStream's duplicate window knows the id alone: as if sent after the window.
+        await publish(jetstream, theirs, with_msg_id=False)
+        await publish(jetstream, theirs, with_msg_id=False)  # a re-send: applied once
+        await eventually(lambda: consumer_done(jetstream, 3))
+        assert sorted((e.person_id, e.event_id) for e in effects(runtime)) == [
+            ("p-1", "row-1"),
+            ("p-2", "row-1"),
+        ]
+
+
+async def test_a_refused_event_sent_again_is_evaluated_afresh_and_a_redelivery_is_not(
+    jetstream: JetStreamContext, database_url: str, nats_url: str
+) -> None:
+    await provision_enrollment_stream(jetstream)
+    behaviour = Behaviour()
+    early, other = attendance("p-1", 1), attendance("p-2", 1)
+    behaviour.refusing.add(early.id)
+    await publish(jetstream, early)
+    await publish(jetstream, early, with_msg_id=False)  # sent twice: one batch, two messages
+    await publish(jetstream, other)
+    async with running(build_runtime(database_url, nats_url, behaviour)):
+        await eventually(lambda: consumer_done(jetstream, 3))
+    assert behaviour.attempts == {early.id: 2, other.id: 1}
+
+    # Every message delivered again (its durable consumer made anew): none is handled twice.
+    await jetstream.delete_consumer("ENROLLMENT", CONSUMER)
+    behaviour.refusing.clear()
+    runtime = build_runtime(database_url, nats_url, behaviour)
+    async with running(runtime):
+        await eventually(lambda: consumer_done(jetstream, 3))
+        assert behaviour.attempts == {early.id: 2, other.id: 1}
+
+        await publish(jetstream, early, with_msg_id=False)  # sent again: applied this time
+        await eventually(lambda: consumer_done(jetstream, 4))
+        await publish(jetstream, early, with_msg_id=False)  # and now a duplicate
+        await eventually(lambda: consumer_done(jetstream, 5))
+        assert behaviour.attempts == {early.id: 3, other.id: 1}
+        assert sorted(e.event_id for e in effects(runtime)) == sorted([early.id, other.id])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -17,9 +18,12 @@ from ips_enrollment.settings import EnrollmentSettings
 from ips_shared.contracts.envelope import MSG_ID_HEADER
 
 from .enrollment_flow import OPERATOR, TOKENS, TRAINER, Enrollment, person_token
-from .harness import eventually, migrate_service
+from .harness import eventually, migrate_service, rows
 
 SELF = "p-self"
+# The service's clock: after every day these tests attend, and still May 31 in the program's
+# time zone (New York) although June 1 in UTC.
+NOW = datetime(2028, 6, 1, 3, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -31,7 +35,8 @@ async def enrollment(
     app = bootstrap(
         EnrollmentSettings(
             database_url=database_url, nats_url=nats_url, relay_poll_seconds=0.05, api_tokens=tokens
-        )
+        ),
+        clock=lambda: NOW,
     ).http_app()
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(app.router.lifespan_context(app))
@@ -353,3 +358,81 @@ async def test_operators_list_a_cohort_and_people_their_own_applications(
     )
     assert (no_consent.status_code, no_consent.json()["code"]) == (422, "invalid_request")
     assert "consent" in no_consent.json()["detail"]
+
+
+COHORT_ROUTES = [
+    pytest.param(
+        "POST", "attendance", TRAINER, {"day": 1, "attended_on": "2028-05-01"}, id="attendance"
+    ),
+    pytest.param("PUT", "capacity", OPERATOR, {"capacity": 5}, id="capacity"),
+    pytest.param("GET", "applications", OPERATOR, {}, id="applications"),
+    pytest.param("GET", "ride-sharing", OPERATOR, {}, id="ride-sharing"),
+]
+
+
+@pytest.mark.parametrize(("method", "route", "token", "body"), COHORT_ROUTES)
+async def test_every_cohort_route_refuses_an_id_that_is_no_intake_of_the_calendar(
+    enrollment: Enrollment,
+    jetstream: JetStreamContext,
+    database_url: str,
+    method: str,
+    route: str,
+    token: str,
+    body: dict[str, Any],
+) -> None:
+    trainees_cohorts = set()
+    if route == "attendance":  # a trainee, so that the cohort is compared with theirs
+        person = await enrollment.person()
+        await enrollment.ps101_done(person)
+        application = await enrollment.apply(person)
+        await enrollment.ok("POST", f"/applications/{application['application_id']}/accept")
+        body, trainees_cohorts = {**body, "person_id": person}, {application["intake"]}
+    emitted = len(rows(database_url, tables.Outbox))
+    refusals = {
+        "garbage": (422, "invalid_request"),
+        "2027-Spring": (422, "invalid_request"),
+        "2027-spring-" + "x" * 60: (422, "invalid_request"),
+        "2027-autumn": (404, "unknown_cohort"),  # well formed, but no season of the calendar
+        "0000-spring": (404, "unknown_cohort"),  # there was no year 0
+    }
+    for cohort_id, expected in refusals.items():
+        answer = await enrollment.call(method, f"/cohorts/{cohort_id}/{route}", token, **body)
+        assert (answer.status_code, answer.json().get("code")) == expected, (cohort_id, answer.text)
+        assert answer.json()["detail"]
+        assert cohort_id not in answer.text  # refusals never echo what was sent
+    assert len(rows(database_url, tables.Outbox)) == emitted
+    assert {cohort.id for cohort in rows(database_url, tables.Cohort)} == trainees_cohorts
+
+
+async def test_attendance_dated_after_today_in_the_programs_time_zone_is_refused(
+    enrollment: Enrollment, jetstream: JetStreamContext
+) -> None:
+    person = await enrollment.person()
+    await enrollment.ps101_done(person)
+    application = await enrollment.apply(person)
+    cohort = application["intake"]
+    await enrollment.ok("POST", f"/applications/{application['application_id']}/accept")
+    before = len(await settled(jetstream, 3))
+
+    for attended_on in ("2028-06-01", "2099-02-01"):
+        answer = await enrollment.call(
+            "POST",
+            f"/cohorts/{cohort}/attendance",
+            TRAINER,
+            person_id=person,
+            day=1,
+            attended_on=attended_on,
+        )
+        assert (answer.status_code, answer.json().get("code")) == (422, "future_date"), answer.text
+        assert attended_on not in answer.text
+    assert len(await stream_events(jetstream)) == before
+
+    today = await enrollment.ok(
+        "POST",
+        f"/cohorts/{cohort}/attendance",
+        TRAINER,
+        person_id=person,
+        day=1,
+        attended_on="2028-05-31",
+    )
+    assert today["day"] == 1

@@ -38,6 +38,7 @@ def hours(
     *,
     source: str = "partner/smhc",
     on: date | None = None,
+    event_id: str | None = None,
     **data: Any,
 ) -> CloudEvent[HoursLogged]:
     logged = HoursLogged(
@@ -47,7 +48,7 @@ def hours(
         activity_date=on or TODAY - timedelta(days=1),
         **data,
     )
-    return CloudEvent.wrap(logged, source=source, partition_key=person_id)
+    return CloudEvent.wrap(logged, source=source, partition_key=person_id, event_id=event_id)
 
 
 async def send(js: JetStreamContext, event: CloudEvent[Any], subject: str | None = None) -> None:
@@ -90,13 +91,18 @@ def certification(
 
 async def answers(js: JetStreamContext) -> dict[str, tuple[str, str]]:
     """rejected event id -> (subject answered on, reason code)."""
+    return {event_id: (subject, code) for event_id, subject, code in await every_answer(js)}
+
+
+async def every_answer(js: JetStreamContext) -> list[tuple[str, str, str]]:
+    """(rejected event id, subject answered on, reason code), one per answer sent."""
     info = await js.stream_info(streams.HOURS.name)
-    found = {}
+    found = []
     for sequence in range(info.state.first_seq, info.state.last_seq + 1):
         message = await js.get_msg(streams.HOURS.name, sequence)
         if message.subject.startswith("ips.hours.rejected."):
             data = json.loads(message.data)["data"]
-            found[data["rejected_event_id"]] = (message.subject, data["reason_code"])
+            found.append((data["rejected_event_id"], message.subject, data["reason_code"]))
     return found
 
 
@@ -167,7 +173,11 @@ async def test_an_operator_voids_an_entry_and_the_ledger_keeps_both(
         await call("POST", f"/hours/{entry.id}/void", "trainer", reason="typo")
     ).status_code == 403
     voided = await call("POST", f"/hours/{entry.id}/void", "op", reason="reported twice")
-    assert voided.json() == {"event_id": entry.id, "voided_by": "Dana at OBH"}
+    assert voided.json() == {
+        "event_id": entry.id,
+        "source": "partner/smhc",
+        "voided_by": "Dana at OBH",
+    }
     again = await call("POST", f"/hours/{entry.id}/void", "op", reason="reported twice")
     assert (again.status_code, again.json()["code"]) == (409, "already_voided")
     missing = await call("POST", "/hours/nope/void", "op", reason="x" * 5)
@@ -184,7 +194,93 @@ async def test_an_operator_voids_an_entry_and_the_ledger_keeps_both(
     [action] = certification(tables.OperatorAction)
     assert (action.action, action.target, action.actor, action.reason) == (
         "void_hours",
-        entry.id,
+        f"partner/smhc {entry.id}",
         "Dana at OBH",
         "reported twice",
     )
+
+
+def api_call(client: httpx.AsyncClient, method: str, path: str, token: str, **body: Any) -> Any:
+    headers = {"authorization": f"Bearer {token}"}
+    return client.request(method, path, json=body or None, headers=headers)
+
+
+async def test_a_report_refused_for_an_unknown_person_counts_when_sent_again_once_known(
+    certification: Callable[[type[Any]], list[Any]], jetstream: JetStreamContext
+) -> None:
+    early = hours("p-1", "2")
+    await send(jetstream, early)
+
+    async def refused(event: CloudEvent[Any], code: str, times: int) -> bool:
+        found = [a for a in await every_answer(jetstream) if a[0] == event.id]
+        return found == [(event.id, "ips.hours.rejected.smhc", code)] * times
+
+    await eventually(lambda: refused(early, "unknown_person", 1))
+    await send(jetstream, trained("p-1", TODAY - timedelta(days=30)))
+    await eventually(lambda: bool(certification(tables.Participant)))
+
+    # Sent again after the duplicate window (the partner's tool keeps its ids): counted now.
+    await jetstream.publish(early.nats_subject, early.to_json())
+    await eventually(lambda: [e.event_id for e in certification(HoursEntry)] == [early.id])
+
+    # Still wrong when sent again: answered again.
+    future = hours("p-1", "1", on=TODAY + timedelta(days=2))
+    await send(jetstream, future)
+    await eventually(lambda: refused(future, "future_date", 1))
+    await jetstream.publish(future.nats_subject, future.to_json())
+    await eventually(lambda: refused(future, "future_date", 2))
+    assert await refused(early, "unknown_person", 1)
+    assert [e.event_id for e in certification(HoursEntry)] == [early.id]
+
+
+async def test_reports_of_two_partners_sharing_an_id_both_count_and_a_void_names_the_source(
+    certification_app: httpx.AsyncClient,
+    certification: Callable[[type[Any]], list[Any]],
+    jetstream: JetStreamContext,
+) -> None:
+    await send(jetstream, trained("p-1", TODAY - timedelta(days=30)))
+    await eventually(lambda: bool(certification(tables.Participant)))
+    smhc = hours("p-1", "3", event_id="row-7")
+    mmc = hours("p-1", "2", source="partner/mmc", event_id="row-7")
+    await send(jetstream, smhc)
+    # JetStream's duplicate window knows the id alone: as if sent after the window.
+    await jetstream.publish(mmc.nats_subject, mmc.to_json())
+    await jetstream.publish(mmc.nats_subject, mmc.to_json())  # a re-send: counted once
+    await eventually(lambda: len(certification(HoursEntry)) == 2)
+    assert sorted((e.source, e.event_id, e.hours) for e in certification(HoursEntry)) == [
+        ("partner/mmc", "row-7", Decimal("2.00")),
+        ("partner/smhc", "row-7", Decimal("3.00")),
+    ]
+
+    def void(query: str = "") -> Any:
+        return api_call(certification_app, "POST", f"/hours/row-7/void{query}", "op", reason="typo")
+
+    ambiguous = await void()
+    assert (ambiguous.status_code, ambiguous.json()["code"]) == (409, "ambiguous_event_id")
+    voided = await void("?source=partner/mmc")
+    assert voided.json() == {
+        "event_id": "row-7",
+        "source": "partner/mmc",
+        "voided_by": "Dana at OBH",
+    }
+    again = await void("?source=partner/mmc")
+    assert (again.status_code, again.json()["code"]) == (409, "already_voided")
+    elsewhere = await void("?source=partner/emhc")
+    assert (elsewhere.status_code, elsewhere.json()["code"]) == (404, "not_found")
+
+    listed = (await api_call(certification_app, "GET", "/people/p-1/hours", "op")).json()
+    assert sorted((h["source"], h["hours"], h["void_reason"]) for h in listed) == [
+        ("partner/mmc", "2.00", "typo"),
+        ("partner/smhc", "3.00", None),
+    ]
+    [action] = certification(tables.OperatorAction)
+    assert action.target == "partner/mmc row-7"
+
+
+async def test_the_hours_of_someone_certification_does_not_know_are_not_found(
+    certification_app: httpx.AsyncClient,
+) -> None:
+    for path in ("/people/p-404/hours", "/people/p-404/status"):
+        response = await api_call(certification_app, "GET", path, "op")
+        assert response.status_code == 404, path
+        assert response.json()["code"] == "not_found"

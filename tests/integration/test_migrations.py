@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import inspect
 
 from ips_shared.db import create_db_engine, migrate
 
@@ -25,5 +26,10 @@ def test_migrations_match_the_tables_and_run_twice(service: str, database_url: s
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             assert compare_metadata(context, tables.metadata) == []
+            # Alembic's comparison leaves primary keys out: compared here.
+            found = inspect(connection)
+            for table in tables.metadata.sorted_tables:
+                key = found.get_pk_constraint(table.name)["constrained_columns"]
+                assert key == [column.name for column in table.primary_key], table.name
     finally:
         engine.dispose()

@@ -72,7 +72,9 @@ def test_good_rows_are_imported_once_and_bad_rows_reported_by_line(
 
     engine = create_engine(database_url)
     with Session(engine) as session:
-        assert sorted(p.id for p in session.exec(select(Person))) == ["me-001", "me-002", "me-006"]
+        people = {person.id: person for person in session.exec(select(Person))}
+        assert sorted(people) == ["me-001", "me-002", "me-006"]
+        assert [people[key].sms_consent for key in sorted(people)] == [False, True, False]
         [completion] = session.exec(select(TrainingCompletion)).all()
         assert (completion.person_id, completion.cohort_id) == ("me-001", "2024-spring")
     engine.dispose()
@@ -91,3 +93,69 @@ def test_a_roster_without_a_required_column_is_refused_whole(
 
     assert result.exit_code == 2
     assert "missing columns: name" in result.output
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-16"])
+def test_a_roster_not_in_utf8_is_refused_whole_before_any_row_is_imported(
+    database_url: str, tmp_path: Path, encoding: str
+) -> None:
+    migrate_service(database_url, tables)
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "person_id,name,region\nme-1,Ana Loe,York\nme-2,Zoé Roe,York\n", encoding=encoding
+    )
+
+    result = CliRunner().invoke(
+        cli, ["import-roster", str(roster)], env={"ENROLLMENT_DATABASE_URL": database_url}
+    )
+
+    assert result.exit_code == 2, result.output
+    assert "UTF-8" in result.output and "Zo" not in result.output
+    assert rows(database_url, Person) == []
+
+
+def test_a_field_over_the_limit_refuses_its_row_and_the_rows_after_it_are_imported(
+    database_url: str, tmp_path: Path
+) -> None:
+    migrate_service(database_url, tables)
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        f'person_id,name,region\nme-1,"{"A" * 200_000}",York\nme-2,Ana Loe,York\n',
+        encoding="utf-8",
+    )
+
+    code, output = run_import(database_url, roster)
+
+    assert code == 1
+    assert output[-2:] == [
+        "line 2: name: longer than 131,072 characters",
+        "imported 1, unchanged 0, refused 1",
+    ]
+    assert [person.id for person in rows(database_url, Person)] == ["me-2"]
+
+
+def test_completions_still_to_come_and_cohorts_the_calendar_lacks_are_refused(
+    database_url: str, tmp_path: Path
+) -> None:
+    migrate_service(database_url, tables)
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "person_id,name,region,ps101_completed_on,training_cohort,training_completed_on\n"
+        "me-1,Ana Loe,York,2099-01-01,,\n"
+        "me-2,Bo Toe,York,,2099-spring,2099-06-01\n"
+        "me-3,Cy Poe,York,,0000-spring,2024-06-01\n"
+        "me-4,Di Roe,York,2024-01-01,2024-spring,2024-06-01\n",
+        encoding="utf-8",
+    )
+
+    code, output = run_import(database_url, roster)
+
+    assert code == 1
+    assert output[-4:] == [
+        "line 2: future_date: ps101_completed_on is after today.",
+        "line 3: future_date: training_completed_on is after today.",
+        "line 4: unknown_cohort: No intake of the program's calendar has this cohort id.",
+        "imported 1, unchanged 0, refused 3",
+    ]
+    assert [person.id for person in rows(database_url, Person)] == ["me-4"]
+    assert outbox_types(database_url) == ["PeerSupport101Completed", "TrainingCompleted"]

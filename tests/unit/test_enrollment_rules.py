@@ -17,6 +17,7 @@ from ips_enrollment.domain.applications import (
 from ips_enrollment.domain.errors import (
     CohortFull,
     EnrollmentError,
+    FutureDate,
     InvalidDay,
     InvalidTransition,
     NotInCohort,
@@ -26,6 +27,7 @@ from ips_enrollment.domain.training import (
     add_months,
     check_day,
     check_may_attend,
+    check_not_in_future,
     completed_on,
 )
 from ips_shared import errors
@@ -261,6 +263,23 @@ def test_a_fresh_attempt_can_reuse_days_from_a_recent_incomplete_one():
     fresh = cohort(date(2027, 9, 6), days=range(6, 9))
 
     assert completed_on([*old, *fresh], 12) == date(2027, 10, 25)
+
+
+# -- attendance dates --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("on", [date(2028, 5, 31), date(2028, 5, 30), date(2020, 1, 1)])
+def test_a_day_attended_today_or_earlier_may_be_recorded(on):
+    check_not_in_future(on, today=date(2028, 5, 31))
+
+
+@pytest.mark.parametrize("on", [date(2028, 6, 1), date(2099, 2, 1)])
+def test_a_day_still_to_come_may_not_be_recorded(on):
+    with pytest.raises(FutureDate) as refused:
+        check_not_in_future(on, today=date(2028, 5, 31))
+
+    assert (refused.value.code, status_of(refused.value)) == ("future_date", 422)
+    assert on.isoformat() not in str(refused.value)
 
 
 # -- make-up attendance ------------------------------------------------------------------

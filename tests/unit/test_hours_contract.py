@@ -1,6 +1,7 @@
 """The partner-facing hours contract: what partners build against must not drift."""
 
 import json
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 from ips_shared.contracts import subjects
 from ips_shared.contracts.envelope import CloudEvent
 from ips_shared.contracts.events import (
+    HOURS_TEXT,
     HoursCategory,
     HoursLogged,
     HoursRejected,
@@ -107,6 +109,77 @@ def test_hours_sent_as_a_json_number_keep_their_decimal_value():
 def test_hours_that_are_not_a_finite_number_are_rejected(hours):
     with pytest.raises(ValidationError, match="hours"):
         hours_logged(hours=hours)
+
+
+def hours_from_json(raw: str) -> Decimal:
+    """`hours` read from a body carrying `raw` as written (a JSON number or string)."""
+    body = json.dumps(VALID_DATA).replace('"1.5"', raw)
+    return HoursLogged.model_validate_json(body).hours
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '"1e30"',
+        "1e30",
+        "1e100",
+        "1e400",  # beyond a float: infinite
+        '"NaN"',
+        '"sNaN"',
+        '"-Infinity"',
+        "123456789012345678901234567890",
+        '"123456789012345678901234567890"',
+        "-1",
+        "0",
+        '"0.00"',
+        '"-0"',
+        "24.01",
+        '"24.001"',
+        "1.005",
+        '"1e-30"',
+        '"1E+999999999"',
+    ],
+)
+def test_hours_outside_the_contract_are_refused_when_read(raw):
+    """Positive, at most 24, to the hundredth: refused here, answered as an invalid payload
+    on first delivery (never a number the ledger cannot compute with)."""
+    with pytest.raises(ValidationError, match="hours"):
+        hours_from_json(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("0.01", "0.01"),
+        ('"0.01"', "0.01"),
+        ("24", "24"),
+        ('"24.00"', "24"),
+        ("23.99", "23.99"),
+        ('"1.50"', "1.5"),
+        ("1e1", "10"),
+    ],
+)
+def test_hours_at_the_bounds_of_the_contract_are_read(raw, expected):
+    assert hours_from_json(raw) == Decimal(expected)
+
+
+def test_the_schema_describes_hours_as_the_model_reads_them():
+    [number, text] = HoursLogged.model_json_schema()["properties"]["hours"]["anyOf"]
+
+    assert (number["type"], number["exclusiveMinimum"], number["maximum"]) == ("number", 0, 24)
+    assert (text["type"], text["pattern"]) == ("string", HOURS_TEXT)
+    hundredths = [Decimal(n) / 100 for n in range(0, 2601)]
+    spellings = {f"{h:.2f}" for h in hundredths} | {f"{h.normalize():f}" for h in hundredths}
+    for spelling in sorted(spellings | {"1e1", "01.5", "-1", "1.", ".5", "1.505", "abc"}):
+        if re.match(HOURS_TEXT, spelling):
+            assert 0 < hours_from_json(json.dumps(spelling)) <= 24, spelling
+    for spelling in spellings:  # the plain spellings: the pattern and the model agree
+        read = True
+        try:
+            hours_from_json(json.dumps(spelling))
+        except ValidationError:
+            read = False
+        assert bool(re.match(HOURS_TEXT, spelling)) is read, spelling
 
 
 @pytest.mark.parametrize("field", ["person_id", "category", "hours", "activity_date"])

@@ -3,8 +3,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from ips_enrollment.domain.errors import InvalidCohort, UnknownCohort
 from ips_enrollment.domain.intakes import Intake, IntakeCalendar, intake_order, runs_before
 from ips_enrollment.domain.policy import EnrollmentPolicy, IntakeDeadline
+from ips_shared.http import status_of
 
 NEW_YORK = ZoneInfo("America/New_York")
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
@@ -192,6 +194,47 @@ def test_a_leap_day_deadline_rolls_into_a_non_leap_year(leap_day_calendar):
     )
 
 
+def test_today_is_the_date_in_the_programs_time_zone(calendar):
+    assert calendar.today(datetime(2028, 6, 1, 3, 0, tzinfo=UTC)) == date(2028, 5, 31)
+    assert calendar.today(datetime(2028, 6, 1, 4, 0, tzinfo=UTC)) == date(2028, 6, 1)
+
+
+# -- which cohort ids exist --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cohort_id", ["2027-spring", "2027-summer", "2027-fall", "1999-winter"])
+def test_a_cohort_of_an_intake_of_the_calendar_is_known(calendar, cohort_id):
+    calendar.check_cohort(cohort_id)
+
+
+@pytest.mark.parametrize("cohort_id", ["2027-autumn", "0000-spring", "2027-summer"])
+def test_a_well_formed_id_that_is_no_intake_of_the_calendar_is_unknown(cohort_id):
+    twice_a_year = IntakeCalendar(
+        NEW_YORK,
+        (
+            IntakeDeadline(season="spring", month=3, day=31),
+            IntakeDeadline(season="fall", month=9, day=30),
+        ),
+    )
+    twice_a_year.check_cohort("2027-fall")
+
+    with pytest.raises(UnknownCohort) as refused:
+        twice_a_year.check_cohort(cohort_id)
+
+    assert (refused.value.code, status_of(refused.value)) == ("unknown_cohort", 404)
+    assert cohort_id not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "cohort_id", ["garbage", "", "2027-Spring", "27-spring", "2027spring", "2027-spring ", "x" * 65]
+)
+def test_a_malformed_cohort_id_is_invalid(calendar, cohort_id):
+    with pytest.raises(InvalidCohort) as refused:
+        calendar.check_cohort(cohort_id)
+
+    assert (refused.value.code, status_of(refused.value)) == ("invalid_cohort", 422)
+
+
 # -- the order intakes run in ------------------------------------------------------------
 
 
@@ -223,3 +266,14 @@ def test_an_earlier_intake_runs_before_a_later_one(earlier, later):
 
 def test_an_intake_does_not_run_before_itself():
     assert not runs_before("2027-fall", "2027-fall")
+
+
+@pytest.mark.parametrize("malformed", ["garbage", "2027-", "-spring"])
+def test_the_order_of_a_malformed_id_is_refused_as_invalid(malformed):
+    with pytest.raises(InvalidCohort):
+        runs_before("2027-fall", malformed)
+
+
+def test_the_order_of_a_season_no_calendar_has_is_refused_as_unknown():
+    with pytest.raises(UnknownCohort):
+        runs_before("2027-fall", "2027-autumn")

@@ -19,10 +19,12 @@ from .domain.status import Assessment, Decision
 
 
 @dataclass(frozen=True)
-class VoidHours(Command[None]):
-    """Correct the ledger: the entry stays and stops counting from now on."""
+class VoidHours(Command[str]):
+    """Correct the ledger: the entry stays and stops counting from now on. `source` may be
+    left out while one source alone has used the event id; the result is the entry's."""
 
     event_id: str
+    source: str | None
     actor: str
     reason: str
 

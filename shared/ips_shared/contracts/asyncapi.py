@@ -19,19 +19,31 @@ from .schemas import inline_refs
 ASYNCAPI_VERSION = "3.0.0"
 CONTENT_TYPE = "application/cloudevents+json"
 SOURCE_PARAMETER = "source_id"
-HEADERS_SCHEMA = {
-    "type": "object",
-    "properties": {
-        MSG_ID_HEADER: {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 128,
-            "description": "The event `id`: JetStream drops a re-send within the stream's "
-            "duplicate window, and consumers' inboxes drop any later one.",
-        }
-    },
-    "required": [MSG_ID_HEADER],
-}
+EVENT_ID = (
+    "The event `id`: JetStream drops a re-send within the stream's duplicate window, and "
+    "consumers' inboxes drop any later one."
+)
+SOURCE_AND_EVENT_ID = (
+    "`<source_id>:<id>`: the sender's id and the event `id`. JetStream drops a repeated "
+    "message id within the stream's two-minute duplicate window across all senders, so the "
+    "sender's id keeps two partners' event ids apart; after the window, the consumer's "
+    "inbox drops a re-send (it keys on `source` and `id`, whatever the header)."
+)
+
+
+def headers_schema(msg_id: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            MSG_ID_HEADER: {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 256,
+                "description": msg_id,
+            }
+        },
+        "required": [MSG_ID_HEADER],
+    }
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,7 @@ class ChannelUse:
     events: tuple[type[EventPayload], ...]
     action: Literal["send", "receive"]
     description: str | None = None
+    msg_id: str = EVENT_ID  # what senders put in `Nats-Msg-Id`
 
 
 def message_name(model: type[EventPayload]) -> str:
@@ -97,7 +110,7 @@ def document(
                 "title": f"{model.event_type} (schema version {model.schema_version})",
                 "summary": inspect.cleandoc(model.__doc__ or model.event_type),
                 "contentType": CONTENT_TYPE,
-                "headers": HEADERS_SCHEMA,
+                "headers": headers_schema(use.msg_id),
                 "payload": {"$ref": f"#/components/schemas/{name}"},
                 "correlationId": {"location": "$message.payload#/correlationid"},
             }

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
@@ -22,6 +22,33 @@ IntakeId = Annotated[
     str,
     StringConstraints(pattern=r"^\d{4}-(spring|summer|fall|winter)$"),
     Field(examples=["2027-spring"]),
+]
+
+
+# Hours as a string, as the JSON Schema describes them: more than 0, at most 24, at most two
+# decimal places (the model also reads other spellings of such a number, such as `"1e1"`).
+HOURS_TEXT = r"^(0\.(0[1-9]|[1-9][0-9]?)|([1-9]|1[0-9]|2[0-3])(\.[0-9]{1,2})?|24(\.00?)?)$"
+
+
+def _hours_text_pattern(schema: dict[str, Any]) -> None:
+    for branch in schema.get("anyOf", ()):
+        if branch.get("type") == "string":
+            branch["pattern"] = HOURS_TEXT
+
+
+# Bounded by the contract so that an absurd number (`"1e30"`, thirty digits, `NaN`) is
+# refused when read, and answered at once, rather than failing in the ledger.
+Hours = Annotated[
+    Decimal,
+    Field(
+        gt=0,
+        le=24,
+        decimal_places=2,
+        allow_inf_nan=False,
+        description="Hours, more than 0 and at most 24, to the hundredth at most: "
+        'a JSON number or string, for example 1.5 or "1.5"',
+        json_schema_extra=_hours_text_pattern,
+    ),
 ]
 
 
@@ -164,7 +191,7 @@ class HoursLogged(EventPayload):
 
     person_id: PersonId
     category: HoursCategory
-    hours: Decimal = Field(description="A decimal number of hours, for example 1.5")
+    hours: Hours
     activity_date: date
     note: str | None = Field(default=None, max_length=200)
 

@@ -65,3 +65,9 @@ def hours_rejected_subject(token: str) -> str:
 
 def dead_letter_subject(service: str, consumer: str) -> str:
     return f"{DEAD_LETTER_PREFIX}.{service}.{consumer}"
+
+
+def dead_letter_audit_subject(service: str, action: str) -> str:
+    """Operators' replays and discards, in the service's dead-letter stream: one token
+    longer than any letter's subject, so no consumer's name can be taken for it."""
+    return f"{DEAD_LETTER_PREFIX}.{service}.audit.{action}"

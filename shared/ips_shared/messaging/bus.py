@@ -16,7 +16,7 @@ import asyncio
 import functools
 import inspect
 import typing
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from ..contracts.envelope import CloudEvent
@@ -34,7 +34,11 @@ class Query(Generic[ResultT]):
 
 
 Handler = Callable[[Any, UnitOfWork], Any]
-EventHandler = Callable[[Sequence[CloudEvent[Any]], UnitOfWork], None]
+Refused = Collection[CloudEvent[Any]] | None
+"""What a consumer's handler returns: the events of its batch it refused (answered to
+their source, not applied; the same event sent again is evaluated afresh), or None when
+it applied them all."""
+EventHandler = Callable[[Sequence[CloudEvent[Any]], UnitOfWork], Refused]
 """A consumer's handler: the batch of events applied in one transaction."""
 
 

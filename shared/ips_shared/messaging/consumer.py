@@ -11,8 +11,15 @@ its source (`answer_bad`) or goes to the dead-letter stream at once.
 
 Order: events sharing a `partitionkey` (for example a person id) are applied in stream
 order. While one of them waits for redelivery, later events with the same key are held
-back (`KeyGate`). That guarantee holds within one consumer process; replicas would need
-subject partitioning.
+back (`KeyGate`). Across a crash or a restart of the loop, the durable consumer is taken
+up again from its acknowledgement floor, so what was in flight comes before anything
+newer (`_bind_durable`). That guarantee holds with one consumer process per service;
+replicas would need subject partitioning.
+
+No message ends a consumer: whatever checking one raises, it is answered or
+dead-lettered and the batch goes on; a loop that dies anyway is started again
+(`PullLoop`). `problems()` says, for `/readyz`, when the loop is not running or the
+stream or the durable consumer is gone; a deleted durable is made again.
 """
 
 from __future__ import annotations
@@ -22,12 +29,15 @@ import contextlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 import structlog
 from faststream.nats import NatsBroker
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
+from nats.js.api import ConsumerInfo, DeliverPolicy
+from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
 from ..contracts.envelope import CloudEvent
@@ -35,10 +45,13 @@ from .bus import EventHandler
 from .consumer_spec import ConsumerSpec, UnknownEventType
 from .dead_letters import dead_letter
 from .ordering import KeyGate
-from .pull import PullLoop
-from .unit_of_work import UnitOfWork
+from .pull import PullLoop, raised_at
+from .unit_of_work import InboxKey, UnitOfWork, at_position, identity
 
 log = structlog.get_logger("ips.consumer")
+
+WATCH_SECONDS = 2.0  # how often JetStream is asked whether the durable consumer is there
+STREAM_NOT_FOUND = 10059  # JetStream's error code
 
 
 @dataclass(frozen=True)
@@ -75,24 +88,124 @@ class BatchConsumer:
         self._committing: asyncio.Task[None] | None = None
         self._jetstream: JetStreamContext | None = None
         self._pull: PullLoop | None = None
+        self._watching: asyncio.Task[None] | None = None
+        # What the last look at JetStream found: the stream the durable consumer was made
+        # on (by creation time), its acknowledgement floor, and what is missing, if anything.
+        self._stream_created: datetime | None = None
+        self._ack_floor = 0
+        self._missing: str | None = None
 
     async def start(self) -> None:
         connection = self._broker.connection
         self._jetstream = connection.jetstream()
-        await self._jetstream.add_consumer(self.spec.stream.name, config=self.spec.server_config())
+        await self._bind_durable()
         self._pull = PullLoop(
             connection,
             self.spec.stream.name,
             self.spec.name,
             self.spec.batch_size,
             self.handle_batch,
+            on_rebind=self._rebind,
         )
         await self._pull.start()
+        self._watching = asyncio.create_task(self._watch(), name=f"watch:{self.spec.name}")
 
     async def stop(self) -> None:
+        if self._watching is not None:
+            self._watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watching
         if self._pull is not None:
             await self._pull.stop()
         await self._previous_committed()
+
+    def problems(self) -> list[str]:
+        """What keeps this consumer from consuming, for `/readyz`: names, never data."""
+        found = []
+        if self._pull is None or not self._pull.running:
+            found.append(f"consumer {self.spec.name}: its loop is not running")
+        if self._missing is not None:
+            found.append(f"consumer {self.spec.name}: {self._missing}")
+        return found
+
+    # -- the durable consumer -----------------------------------------------------------
+
+    async def _bind_durable(self) -> None:
+        """Create the durable consumer, or take up the one there so that what it delivered
+        and nobody acknowledged comes first, in stream order.
+
+        JetStream redelivers an unacknowledged message only when its ack wait (60 s) ends,
+        after newer ones: after a crash, a person's later event would be applied before the
+        earlier one that was in flight. So a durable with unacknowledged messages is made
+        anew from its acknowledgement floor (delete, then create at the next stream
+        sequence; JetStream keeps the messages, its streams retain by limits). Re-reading
+        from the floor is safe: an event applied already is skipped by the inbox, a message
+        answered already is recognised by its position, and a message dead-lettered again
+        carries the same `Nats-Msg-Id` (dropped within the duplicate window). Delivery
+        counts start again, and this relies on one consuming process per service."""
+        assert self._jetstream is not None
+        jetstream, stream, name = self._jetstream, self.spec.stream.name, self.spec.name
+        stream_info = await jetstream.stream_info(stream)
+        try:
+            info = await jetstream.consumer_info(stream, name)
+        except NotFoundError:
+            # Never made, or deleted under us: then from where it was, if the stream is the
+            # same one (a stream made again numbers its messages from 1).
+            same_stream = stream_info.created == self._stream_created
+            start_at = self._ack_floor + 1 if same_stream and self._ack_floor else None
+            created = await jetstream.add_consumer(stream, self.spec.server_config(start_at))
+            if self._stream_created is not None:
+                log.warning("consumer.durable_recreated", consumer=name, start_at=start_at)
+        else:
+            if info.num_ack_pending:
+                start_at = _acknowledged_up_to(info) + 1
+                await jetstream.delete_consumer(stream, name)
+                created = await jetstream.add_consumer(stream, self.spec.server_config(start_at))
+                log.info(
+                    "consumer.resumed_from_ack_floor",
+                    consumer=name,
+                    start_at=start_at,
+                    unacknowledged=info.num_ack_pending,
+                )
+            else:  # keep where it starts; settings such as the ack wait may have changed
+                kept = info.config.opt_start_seq
+                if info.config.deliver_policy != DeliverPolicy.BY_START_SEQUENCE:
+                    kept = None
+                created = await jetstream.add_consumer(stream, self.spec.server_config(kept))
+        self._stream_created = stream_info.created
+        self._ack_floor = _acknowledged_up_to(created)
+        self._missing = None
+
+    async def _rebind(self) -> None:
+        """Before the loop pulls again after it stopped: let the batch in hand commit, then
+        take up the durable afresh. The events held back for a key no longer wait: what
+        was not acknowledged now comes again in stream order."""
+        await self._previous_committed()
+        self._gate = KeyGate()
+        await self._bind_durable()
+
+    async def _watch(self) -> None:
+        """Every few seconds, ask JetStream whether the stream and the durable consumer are
+        still there (for `/readyz`), and note the acknowledgement floor. A durable someone
+        deleted is made again by the loop, from that floor, once its stream exists."""
+        assert self._jetstream is not None and self._pull is not None
+        stream, name = self.spec.stream.name, self.spec.name
+        while True:
+            await asyncio.sleep(WATCH_SECONDS)
+            try:
+                info = await self._jetstream.consumer_info(stream, name, timeout=WATCH_SECONDS)
+            except NotFoundError as error:
+                self._missing = (
+                    f"stream {stream} does not exist"
+                    if error.err_code == STREAM_NOT_FOUND
+                    else f"durable consumer {name} does not exist on stream {stream}"
+                )
+                self._pull.rebind()
+            except Exception:  # NATS unreachable: the readiness check of the connection says so
+                continue
+            else:
+                self._ack_floor = _acknowledged_up_to(info)
+                self._missing = None
 
     # -- processing ---------------------------------------------------------------------
 
@@ -110,30 +223,45 @@ class BatchConsumer:
             await committing
 
     async def _prepare(self, messages: Sequence[Msg]) -> list[tuple[Msg, CloudEvent[Any]]]:
-        """Parse and check; what cannot be applied is answered or dead-lettered here."""
+        """Parse and check; what cannot be applied is answered or dead-lettered here.
+        Whatever a message makes a step raise, it ends there, not the consumer."""
         ready: list[tuple[Msg, CloudEvent[Any]]] = []
         for message in messages:
-            if (message.metadata.num_delivered or 1) > self.spec.max_deliver * 3:
-                # Delivered again and again without ever finishing (a crash mid-batch, say).
-                await self._dead_letter(
-                    message, "delivery_limit", "never finished processing", event_id=None
-                )
-                continue
             try:
-                event = self.spec.parse(message.data)
-            except (ValidationError, UnknownEventType, ValueError) as error:
-                bad = BadMessage(
-                    message.subject, _claimed_id(message.data), "invalid_payload", _describe(error)
+                if (message.metadata.num_delivered or 1) > self.spec.max_deliver * 3:
+                    # Delivered again and again without ever finishing (its ack wait ran
+                    # out each time, say).
+                    await self._dead_letter(
+                        message, "delivery_limit", "never finished processing", event_id=None
+                    )
+                    continue
+                try:
+                    event = self.spec.parse(message.data)
+                except Exception as error:  # whatever reading it raised (RecursionError too)
+                    bad = BadMessage(
+                        message.subject,
+                        _claimed_id(message.data),
+                        "invalid_payload",
+                        _why_unreadable(error),
+                    )
+                    await self._bad(message, bad)
+                    continue
+                if self.spec.source_must_match_subject and not _sent_on_own_subject(event, message):
+                    reason = f"source {event.source!r} may not publish on {message.subject}"
+                    await self._bad(
+                        message, BadMessage(message.subject, event.id, "source_mismatch", reason)
+                    )
+                    continue
+                ready.append((message, event))
+            except Exception as error:  # a defect met by this message: keep it for a look
+                log.error(
+                    "consumer.unexpected_error",
+                    consumer=self.spec.name,
+                    error=type(error).__name__,
+                    where=raised_at(error),
                 )
-                await self._bad(message, bad)
-                continue
-            if self.spec.source_must_match_subject and not _sent_on_own_subject(event, message):
-                reason = f"source {event.source!r} may not publish on {message.subject}"
-                await self._bad(
-                    message, BadMessage(message.subject, event.id, "source_mismatch", reason)
-                )
-                continue
-            ready.append((message, event))
+                reason = f"unexpected {type(error).__name__} while checking it"
+                await self._dead_letter(message, "consumer_error", reason, event_id=None)
         return ready
 
     async def _commit(self, prepared: list[tuple[Msg, CloudEvent[Any]]]) -> None:
@@ -149,8 +277,7 @@ class BatchConsumer:
             if not ready:
                 return
             try:
-                events = [event for _, event in ready]
-                await asyncio.to_thread(self._apply_in_one_transaction, events)
+                await asyncio.to_thread(self._apply_in_one_transaction, ready)
             except Exception:
                 log.info(
                     "consumer.batch_failed_replaying_singly",
@@ -166,22 +293,49 @@ class BatchConsumer:
         except Exception as error:  # the connection, most likely: the server redelivers
             log.warning("consumer.commit_interrupted", error=type(error).__name__)
 
-    def _apply_in_one_transaction(self, events: list[CloudEvent[Any]]) -> None:
-        consumer = self.spec.name
-        with self._unit_of_work() as uow, _log_context(events):
-            applied = uow.applied_among(consumer, (event.id for event in events))
-            fresh: list[CloudEvent[Any]] = []
-            for event in events:
-                if event.id not in applied:
-                    applied.add(event.id)  # a copy later in the same batch is a duplicate too
-                    fresh.append(event)
-            if fresh:
-                self._handler(fresh, uow)
-                uow.mark_applied(consumer, [event.id for event in fresh])
+    def _apply_in_one_transaction(self, ready: Sequence[tuple[Msg, CloudEvent[Any]]]) -> None:
+        """Apply what the inbox has not seen; record each event applied by its identity and
+        each one the handler refused by its stream position (`unit_of_work.InboxKey`)."""
+        consumer, handed_over = self.spec.name, 0
+        with self._unit_of_work() as uow, _log_context([event for _, event in ready]):
+            delivered = [
+                _Delivery(identity(event), at_position(message.metadata.sequence.stream), event)
+                for message, event in ready
+            ]
+            handled = uow.handled_among(
+                consumer, [key for each in delivered for key in (each.identity, each.position)]
+            )
+            pending = [
+                each
+                for each in delivered
+                if each.identity not in handled and each.position not in handled
+            ]
+            answered: set[InboxKey] = set()
+            while pending:
+                # One copy of an event per call: a later copy in the batch is a duplicate
+                # once the first is applied, and is evaluated afresh if it was refused,
+                # unless it is the same message delivered again (answered once).
+                first, later = _first_copies(pending)
+                returned = self._handler([each.event for each in first], uow) or ()
+                refused = {identity(event) for event in returned}
+                answered.update(each.position for each in first if each.identity in refused)
+                uow.mark_handled(
+                    consumer,
+                    [
+                        each.position if each.identity in refused else each.identity
+                        for each in first
+                    ],
+                )
+                handed_over += len(first)
+                pending = [
+                    each
+                    for each in later
+                    if each.identity in refused and each.position not in answered
+                ]
             uow.commit()
-        if len(fresh) < len(events):
+        if handed_over < len(ready):
             log.debug(
-                "consumer.duplicates_skipped", consumer=consumer, count=len(events) - len(fresh)
+                "consumer.duplicates_skipped", consumer=consumer, count=len(ready) - handed_over
             )
 
     async def _apply_one_by_one(self, ready: list[tuple[Msg, CloudEvent[Any]]]) -> None:
@@ -190,7 +344,7 @@ class BatchConsumer:
                 await message.nak(delay=self._gate.hold_delay(event.partitionkey))  # type: ignore[arg-type]
                 continue
             try:
-                await asyncio.to_thread(self._apply_in_one_transaction, [event])
+                await asyncio.to_thread(self._apply_in_one_transaction, [(message, event)])
             except Exception as error:
                 await self._failed(message, event, error)
                 continue
@@ -227,11 +381,11 @@ class BatchConsumer:
     def _record_answer(self, message: Msg, bad: BadMessage) -> None:
         assert self._answer_bad is not None
         # Keyed by stream position: a redelivered message is answered once, even without an id.
-        key = f"refused:{message.metadata.sequence.stream}"
+        key = at_position(message.metadata.sequence.stream)
         with self._unit_of_work() as uow:
-            if not uow.applied_among(self.spec.name, [key]):
+            if not uow.handled_among(self.spec.name, [key]):
                 self._answer_bad(bad, uow)
-                uow.mark_applied(self.spec.name, [key])
+                uow.mark_handled(self.spec.name, [key])
                 uow.commit()
 
     def _held_back(self, message: Msg, event: CloudEvent[Any]) -> bool:
@@ -255,9 +409,35 @@ class BatchConsumer:
                 event_id=event_id,
             )
         except Exception as error:
-            sequence = message.metadata.sequence.stream
-            log.error("consumer.dead_letter_failed", error=type(error).__name__, sequence=sequence)
-            await message.nak(delay=self.spec.backoff(1))
+            log.error(
+                "consumer.dead_letter_failed", consumer=self.spec.name, error=type(error).__name__
+            )
+            with contextlib.suppress(Exception):  # else its ack wait ends and it comes again
+                await message.nak(delay=self.spec.backoff(1))
+            return
+        if self._gate:  # one held back and dead-lettered at its delivery limit, say
+            self._gate.forget(message.metadata.sequence.stream)
+
+
+def _acknowledged_up_to(info: ConsumerInfo) -> int:
+    """The stream sequence up to which everything was acknowledged."""
+    return info.ack_floor.stream_seq if info.ack_floor else 0
+
+
+class _Delivery(NamedTuple):
+    identity: InboxKey  # the event's
+    position: InboxKey  # the message's, in its stream
+    event: CloudEvent[Any]
+
+
+def _first_copies(delivered: list[_Delivery]) -> tuple[list[_Delivery], list[_Delivery]]:
+    """The first delivery of each event (by identity), and the later copies."""
+    seen: set[InboxKey] = set()
+    first, later = [], []
+    for each in delivered:
+        (later if each.identity in seen else first).append(each)
+        seen.add(each.identity)
+    return first, later
 
 
 def _sent_on_own_subject(event: CloudEvent[Any], message: Msg) -> bool:
@@ -278,9 +458,15 @@ def _claimed_id(body: bytes) -> str | None:
     """The `id` an invalid event claims, if it can be read, so its log line can name it."""
     try:
         claimed = json.loads(body).get("id")
-    except (ValueError, AttributeError):
+    except Exception:  # not JSON, not an object, nested too deep (RecursionError)...
         return None
     return claimed if isinstance(claimed, str) and 0 < len(claimed) <= 128 else None
+
+
+def _why_unreadable(error: Exception) -> str:
+    if isinstance(error, ValidationError | UnknownEventType):
+        return _describe(error)
+    return f"unreadable: {type(error).__name__}"  # its message might quote the input
 
 
 def _describe(error: Exception) -> str:

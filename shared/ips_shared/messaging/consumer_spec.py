@@ -62,12 +62,15 @@ class ConsumerSpec:
             raise UnknownEventType(f"{head.type} v{head.schemaversion} is not consumed here")
         return adapter
 
-    def server_config(self) -> ConsumerConfig:
+    def server_config(self, start_at: int | None = None) -> ConsumerConfig:
+        """From the start of the stream, or from stream sequence `start_at` on."""
+        policy = DeliverPolicy.ALL if start_at is None else DeliverPolicy.BY_START_SEQUENCE
         # The server keeps redelivering (no server-side max_deliver): the consumer decides
         # when a message is dead-lettered, so nothing is dropped without a trace.
         return ConsumerConfig(
             durable_name=self.name,
-            deliver_policy=DeliverPolicy.ALL,
+            deliver_policy=policy,
+            opt_start_seq=start_at,
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=self.ack_wait_seconds,
             max_ack_pending=max(1000, self.batch_size * 4),

@@ -26,8 +26,13 @@ class OutboxColumns(SQLModel):
 
 
 class InboxColumns(SQLModel):
-    """An event a consumer has applied; recorded in the transaction of its effect."""
+    """What a consumer has handled, recorded in the transaction of its effect: an event it
+    applied, by its CloudEvents identity (`source`, `id`), or a message it answered instead,
+    by its stream position (`source` empty, `event_id` the stream sequence; see
+    `unit_of_work.InboxKey`)."""
 
     consumer: str = Field(primary_key=True, max_length=64)
+    # Before `source` in the key: the consumer looks a batch up by its ids (one index range).
     event_id: str = Field(primary_key=True, max_length=128)
+    source: str = Field(primary_key=True, max_length=256)
     applied_at: datetime = Field(sa_type=UTCDateTime)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -13,6 +13,21 @@ from ..contracts.envelope import CloudEvent, EventPayload
 from ..db import bulk_insert, member_of, new_session, utcnow
 from .causation import Chain, current_chain
 from .records import InboxColumns, OutboxColumns
+
+InboxKey = tuple[str, str]
+"""An inbox entry: an applied event's identity, `(source, id)` as CloudEvents defines it
+(`identity`), or the stream position of a message answered instead of applied
+(`at_position`): a redelivery of that message is not answered twice, while the same
+event sent again, at another position, is evaluated afresh."""
+
+
+def identity(event: CloudEvent[Any]) -> InboxKey:
+    return (event.source, event.id)
+
+
+def at_position(stream_sequence: int) -> InboxKey:
+    """No event's source is empty, so a position never passes for an identity."""
+    return ("", str(stream_sequence))
 
 
 class UnitOfWork:
@@ -83,28 +98,29 @@ class UnitOfWork:
         self._emitted += 1
         return envelope
 
-    def applied_among(self, consumer: str, event_ids: Iterable[str]) -> set[str]:
-        """Which of these events this consumer has applied already (one query)."""
-        ids = list(event_ids)
-        if not ids:
+    def handled_among(self, consumer: str, keys: Collection[InboxKey]) -> set[InboxKey]:
+        """Which of these this consumer has handled already (one query, by event id)."""
+        if not keys:
             return set()
         table = self._inbox
         dialect = self.session.get_bind().dialect.name
         rows = self.session.exec(
-            select(table.event_id).where(
-                table.consumer == consumer, member_of(col(table.event_id), ids, dialect)
+            select(table.source, table.event_id).where(
+                table.consumer == consumer,
+                member_of(col(table.event_id), {event_id for _, event_id in keys}, dialect),
             )
-        )
-        return set(rows)
+        ).all()
+        wanted = set(keys) if rows else set()  # the usual batch: nothing found
+        return {(source, event_id) for source, event_id in rows if (source, event_id) in wanted}
 
-    def mark_applied(self, consumer: str, event_ids: Sequence[str]) -> None:
+    def mark_handled(self, consumer: str, keys: Sequence[InboxKey]) -> None:
         now = utcnow()
         bulk_insert(
             self.session.connection(),
             self._inbox,
             [
-                {"consumer": consumer, "event_id": event_id, "applied_at": now}
-                for event_id in event_ids
+                {"consumer": consumer, "event_id": event_id, "source": source, "applied_at": now}
+                for source, event_id in keys
             ],
         )
 

@@ -4,12 +4,25 @@ of the unit of work at hand. (Standings over time: `standings`.)"""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    bindparam,
+    column,
+    func,
+    tuple_,
+    update,
+)
 from sqlmodel import Session, col, select
 
 from ips_shared.contracts.envelope import CloudEvent
@@ -33,6 +46,7 @@ from .tables import (
 )
 
 DayKey = tuple[str, date, str]  # person, day, source
+EntryKey = tuple[str, str]  # source, event id: an entry's identity
 
 
 def dialect(session: Session) -> str:
@@ -155,29 +169,66 @@ def add_rejection(
     )
 
 
-def owner_of_entry(session: Session, event_id: str) -> str | None:
-    """The person an hours entry is about, if the ledger holds it."""
-    entry = session.get(HoursEntry, event_id)
-    return None if entry is None else entry.person_id
+def entries_with_id(session: Session, event_id: str, source: str | None) -> list[HoursEntry]:
+    """The entries with this event id (from this source, if named): one per source."""
+    query = select(HoursEntry).where(HoursEntry.event_id == event_id)
+    if source is not None:
+        query = query.where(HoursEntry.source == source)
+    return list(session.exec(query.order_by(col(HoursEntry.source))))
 
 
-def is_voided(session: Session, event_id: str) -> bool:
-    return session.get(HoursVoid, event_id) is not None
+def is_voided(session: Session, entry: HoursEntry) -> bool:
+    key = {"entry_event_id": entry.event_id, "entry_source": entry.source}
+    return session.get(HoursVoid, key) is not None
 
 
-def add_void(session: Session, event_id: str, reason: str, actor: str, at: datetime) -> None:
-    session.add(HoursVoid(entry_event_id=event_id, reason=reason, actor=actor, voided_at=at))
+def add_void(session: Session, entry: HoursEntry, reason: str, actor: str, at: datetime) -> None:
+    session.add(
+        HoursVoid(
+            entry_event_id=entry.event_id,
+            entry_source=entry.source,
+            reason=reason,
+            actor=actor,
+            voided_at=at,
+        )
+    )
+
+
+def void_of_entry() -> ColumnElement[bool]:
+    """The join condition of an entry and its void."""
+    return and_(
+        col(HoursVoid.entry_event_id) == col(HoursEntry.event_id),
+        col(HoursVoid.entry_source) == col(HoursEntry.source),
+    )
 
 
 def hours_of(session: Session, person_id: str) -> list[tuple[HoursEntry, HoursVoid | None]]:
     """A person's entries in date order, each with its void if it has one."""
     rows = session.exec(
         select(HoursEntry, HoursVoid)
-        .join(HoursVoid, col(HoursVoid.entry_event_id) == col(HoursEntry.event_id), isouter=True)
+        .join(HoursVoid, void_of_entry(), isouter=True)
         .where(HoursEntry.person_id == person_id)
-        .order_by(col(HoursEntry.activity_date), col(HoursEntry.event_id))
+        .order_by(col(HoursEntry.activity_date), col(HoursEntry.event_id), col(HoursEntry.source))
     )
     return [(entry, void) for entry, void in rows]
+
+
+def entry_among(session: Session, entries: Collection[EntryKey]) -> ColumnElement[bool]:
+    """`(source, event_id) IN entries` for the ledger, with one parameter per column (as
+    `member_of`, whatever the number of entries)."""
+    sources, event_ids = [source for source, _ in entries], [event_id for _, event_id in entries]
+    listed: Select[Any]
+    if dialect(session) == "postgresql":
+        listed = select(
+            func.unnest(bindparam(None, sources, type_=ARRAY(String()))),
+            func.unnest(bindparam(None, event_ids, type_=ARRAY(String()))),
+        )
+    else:
+        pairs, item = bindparam(None, json.dumps(list(entries)), type_=String()), column("value")
+        listed = select(
+            func.json_extract(item, "$[0]"), func.json_extract(item, "$[1]")
+        ).select_from(func.json_each(pairs))
+    return tuple_(col(HoursEntry.source), col(HoursEntry.event_id)).in_(listed)
 
 
 # -- what operators record ---------------------------------------------------------------

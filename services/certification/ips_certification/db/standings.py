@@ -17,7 +17,7 @@ from ips_shared.contracts.events import CertificationStatus, ReviewOutcome
 from ips_shared.db import member_of
 
 from ..domain import status
-from .repository import dialect
+from .repository import EntryKey, dialect, entry_among, void_of_entry
 from .tables import (
     Certificate,
     DecisionRow,
@@ -96,27 +96,25 @@ def certified_on_by_person(session: Session) -> dict[str, date | None]:
     return dict(session.exec(select(StandingRow.person_id, StandingRow.certified_on)).all())
 
 
-def unseen_hours(session: Session, people: Iterable[str]) -> defaultdict[str, list[str]]:
+def unseen_hours(session: Session, people: Iterable[str]) -> defaultdict[str, list[EntryKey]]:
     """Per person, the hours no status evaluation has seen yet (the news)."""
-    unseen: defaultdict[str, list[str]] = defaultdict(list)
-    for person_id, event_id in session.exec(
-        select(HoursEntry.person_id, HoursEntry.event_id)
+    unseen: defaultdict[str, list[EntryKey]] = defaultdict(list)
+    for person_id, source, event_id in session.exec(
+        select(HoursEntry.person_id, HoursEntry.source, HoursEntry.event_id)
         .where(
             member_of(col(HoursEntry.person_id), list(people), dialect(session)),
             col(HoursEntry.status_seen).is_(False),
         )
         .order_by(col(HoursEntry.recorded_at))
     ):
-        unseen[person_id].append(event_id)
+        unseen[person_id].append((source, event_id))
     return unseen
 
 
-def mark_seen(session: Session, event_ids: Collection[str]) -> None:
-    if event_ids:
+def mark_seen(session: Session, entries: Collection[EntryKey]) -> None:
+    if entries:
         session.execute(
-            update(HoursEntry)
-            .where(member_of(col(HoursEntry.event_id), event_ids, dialect(session)))
-            .values(status_seen=True)
+            update(HoursEntry).where(entry_among(session, entries)).values(status_seen=True)
         )
 
 
@@ -169,7 +167,7 @@ def facts(session: Session, people: Iterable[str], zone: ZoneInfo) -> dict[str, 
             HoursEntry.recorded_at,
             HoursVoid.voided_at,
         )
-        .join(HoursVoid, col(HoursVoid.entry_event_id) == col(HoursEntry.event_id), isouter=True)
+        .join(HoursVoid, void_of_entry(), isouter=True)
         .where(member_of(col(HoursEntry.person_id), ids, sql_dialect))
     ):
         entries[person_id].append(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Index, Numeric
+from sqlalchemy import JSON, ForeignKeyConstraint, Index, Numeric
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -38,14 +38,15 @@ class Participant(Table, table=True):
 
 
 class HoursEntry(Table, table=True):
-    """One accepted `HoursLogged`, keyed by its event id: it never counts twice."""
+    """One accepted `HoursLogged`, keyed by its identity (event id and source, as CloudEvents
+    defines it): it never counts twice, and two sources' ids never clash."""
 
     __tablename__ = "hours_entry"
     __table_args__ = (Index("ix_hours_entry_person_day", "person_id", "activity_date", "source"),)
 
-    event_id: str = Field(primary_key=True, max_length=128)
+    event_id: str = Field(primary_key=True, max_length=128)  # first in the key: voids find by it
     person_id: str = Field(max_length=64)
-    source: str = Field(max_length=128)
+    source: str = Field(primary_key=True, max_length=128)  # `kind/slug`: hours subjects say so
     category: HoursCategory
     hours: Decimal = Field(sa_type=Numeric(6, 2))
     activity_date: date
@@ -58,10 +59,14 @@ class HoursVoid(Table, table=True):
     """A correction: the entry stays in the ledger and stops counting from here on."""
 
     __tablename__ = "hours_void"
-
-    entry_event_id: str = Field(
-        primary_key=True, foreign_key="hours_entry.event_id", max_length=128
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["entry_event_id", "entry_source"], ["hours_entry.event_id", "hours_entry.source"]
+        ),
     )
+
+    entry_event_id: str = Field(primary_key=True, max_length=128)
+    entry_source: str = Field(primary_key=True, max_length=128)
     reason: str = Field(max_length=500)
     actor: str = Field(max_length=200)
     voided_at: datetime = Field(sa_type=UTCDateTime)
@@ -74,7 +79,7 @@ class OperatorAction(Table, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     action: str = Field(max_length=64)
-    target: str = Field(max_length=128, index=True)
+    target: str = Field(max_length=256, index=True)  # a person, or an entry: "<source> <id>"
     actor: str = Field(max_length=200)
     reason: str = Field(max_length=500)
     at: datetime = Field(sa_type=UTCDateTime)
@@ -120,7 +125,9 @@ class Certificate(Table, table=True):
     person_id: str = Field(foreign_key="participant.person_id", max_length=64, unique=True)
     issued_on: date
     imported: bool = False
-    imported_on: date | None = None  # the service's date when it was imported
+    # Years before this date count as met (vouched for by the import): the import date, or
+    # for a person imported as lapsed, the start of the year they did not keep.
+    imported_on: date | None = None
 
 
 class StatusChange(Table, table=True):

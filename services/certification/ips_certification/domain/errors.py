@@ -20,6 +20,12 @@ class AlreadyVoided(CertificationError, errors.Conflict):
     code = "already_voided"
 
 
+class AmbiguousEventId(CertificationError, errors.Conflict):
+    """Two sources used the same event id: which entry is meant needs its source too."""
+
+    code = "ambiguous_event_id"
+
+
 class InvalidReview(CertificationError, errors.Invalid):
     code = "invalid_review"
 

@@ -336,8 +336,9 @@ def advance(
     occasions: list[Occasion] = []
     current = standing
     if current.evaluated_on is None:
-        # A record begins with its training; an imported one when the import vouched for it.
-        begins = facts.vouched_until or facts.certified_on or facts.trained_on
+        # A record begins with its training; an imported one on the date its import gives
+        # (the day of the import, or the day the status it brings began).
+        begins = to if facts.certified_on is not None else facts.trained_on
         current = _step(current, facts, policy, min(begins, to), occasions)
     if current.evaluated_on is not None:
         while (
@@ -392,12 +393,15 @@ def _step(
 
 def _reason_for_change(standing: Standing, found: Assessment, facts: Facts) -> Reason:
     old, new = standing.status, found.status
+    first_certified = standing.certified_on is None and found.certified_on is not None
+    if first_certified and facts.certified_on is not None and old not in HELD:
+        return Reason.CERTIFICATE_IMPORTED  # whatever status the import brings
     if new in HELD:
         return found.reason
     if old in HELD:
         return Reason.OPERATOR_REINSTATED
-    if standing.certified_on is None and found.certified_on is not None:
-        return Reason.FIRST_YEAR_MET if facts.certified_on is None else Reason.CERTIFICATE_IMPORTED
+    if first_certified:
+        return Reason.FIRST_YEAR_MET
     if old is None and new is Status.TRAINED:
         return Reason.TRAINING_COMPLETED
     if old is Status.LAPSED:

@@ -186,9 +186,13 @@ def router(bus: MessageBus, tokens: dict[str, Principal]) -> APIRouter:
         ]
 
     @api.post("/hours/{event_id}/void")
-    async def void(event_id: str, body: ReasonIn, who: Principal = operator) -> dict[str, str]:
-        await bus.dispatch(VoidHours(event_id, actor(who), body.reason))
-        return {"event_id": event_id, "voided_by": actor(who)}
+    async def void(
+        event_id: str, body: ReasonIn, source: str | None = None, who: Principal = operator
+    ) -> dict[str, str]:
+        """`source` names the entry's source when more than one source used the event id
+        (else 409 `ambiguous_event_id`)."""
+        voided_source = await bus.dispatch(VoidHours(event_id, source, actor(who), body.reason))
+        return {"event_id": event_id, "source": voided_source, "voided_by": actor(who)}
 
     @api.post("/people/{person_id}/reviews", status_code=201)
     async def review(person_id: str, body: ReviewIn, who: Principal = operator) -> dict[str, str]:

@@ -17,7 +17,7 @@ from ips_shared.messaging.unit_of_work import UnitOfWork
 from ..commands import VoidHours
 from ..db import repository
 from ..domain.calendar import Calendar
-from ..domain.errors import AlreadyVoided, NotFound
+from ..domain.errors import AlreadyVoided, AmbiguousEventId, NotFound
 from ..domain.hours import Claim, Rejection, bad_report, check
 from ..domain.policy import CertificationPolicy
 
@@ -35,13 +35,17 @@ def record_hours(
     calendar: Calendar,
     policy: CertificationPolicy,
     wake_scheduler: WakeScheduler,
-) -> None:
-    """Check a batch against the ledger and itself, in order; one insert for the good ones."""
+) -> list[CloudEvent[HoursLogged]]:
+    """Check a batch against the ledger and itself, in order; one insert for the good ones.
+    Returns the refused: answered, not counted, so that the same report sent again (once
+    the person is known, say) is checked afresh."""
     db = uow.session
     people = {event.data.person_id for event in events}
     began = repository.record_began(db, people)
     totals = repository.hours_so_far(db, people, {event.data.activity_date for event in events})
-    today, now, accepted = calendar.today(), calendar.now(), []
+    today, now = calendar.today(), calendar.now()
+    accepted: list[CloudEvent[HoursLogged]] = []
+    refused: list[CloudEvent[HoursLogged]] = []
     for event in events:
         data = event.data
         key = (data.person_id, data.activity_date, event.source)
@@ -55,12 +59,14 @@ def record_hours(
         if rejection is not None:
             token = subjects.source_token(event.source)
             _reject(uow, event.id, token, rejection, calendar, cause=event)
+            refused.append(event)
             continue
         totals[key] += data.hours
         accepted.append(event)
     repository.add_hours(db, accepted, now)
     people_with_news = {event.data.person_id for event in accepted}
     _check_soon(uow, people_with_news, today, wake_scheduler, new_hours=True)
+    return refused
 
 
 def answer_bad_report(message: BadMessage, uow: UnitOfWork, *, calendar: Calendar) -> None:
@@ -73,18 +79,27 @@ def answer_bad_report(message: BadMessage, uow: UnitOfWork, *, calendar: Calenda
 
 def void_hours(
     command: VoidHours, uow: UnitOfWork, *, calendar: Calendar, wake_scheduler: WakeScheduler
-) -> None:
-    """An operator's correction: append-only, with an audit entry naming who and why."""
+) -> str:
+    """An operator's correction: append-only, with an audit entry naming who and why.
+    Returns the source of the entry voided: an event id names it alone while no other
+    source has used that id."""
     db = uow.session
-    person_id = repository.owner_of_entry(db, command.event_id)
-    if person_id is None:
-        raise NotFound(f"No hours entry has the event id {command.event_id!r}.")
-    if repository.is_voided(db, command.event_id):
+    entries = repository.entries_with_id(db, command.event_id, command.source)
+    if not entries:
+        named = " from this source" if command.source is not None else ""
+        raise NotFound(f"No hours entry{named} has this event id.")
+    if len(entries) > 1:
+        sources = ", ".join(entry.source for entry in entries)
+        raise AmbiguousEventId(f"Entries from {sources} have this event id: name the source.")
+    [entry] = entries
+    if repository.is_voided(db, entry):
         raise AlreadyVoided("This entry is voided already.")
     now = calendar.now()
-    repository.add_void(db, command.event_id, command.reason, command.actor, now)
-    repository.add_audit(db, "void_hours", command.event_id, command.actor, command.reason, now)
-    _check_soon(uow, {person_id}, calendar.today(), wake_scheduler)
+    repository.add_void(db, entry, command.reason, command.actor, now)
+    target = f"{entry.source} {entry.event_id}"
+    repository.add_audit(db, "void_hours", target, command.actor, command.reason, now)
+    _check_soon(uow, {entry.person_id}, calendar.today(), wake_scheduler)
+    return entry.source
 
 
 def _reject(

@@ -39,6 +39,9 @@ def explain_status(
 
 
 def hours_of(query: HoursOf, uow: UnitOfWork) -> list[tuple[HoursEntry, HoursVoid | None]]:
+    """A person's entries; someone certification does not know is not found (as for
+    their status), not a person without hours."""
+    repository.known_participant(uow.session, query.person_id)
     return repository.hours_of(uow.session, query.person_id)
 
 

@@ -121,7 +121,7 @@ def evaluate(
         after, occasions, assessment = status.advance(
             standings.standing_of(row), facts[person_id], policy, today
         )
-        prompted_by = [*news[person_id], *unseen[person_id]]
+        prompted_by = [*news[person_id], *(event_id for _, event_id in unseen[person_id])]
         for occasion in occasions:
             if isinstance(occasion, status.StatusChanged):
                 _record_change(
@@ -134,7 +134,7 @@ def evaluate(
                     partition_key=person_id,
                 )
         standings.store_standing(db, row, after, assessment)
-    standings.mark_seen(db, [event_id for ids in unseen.values() for event_id in ids])
+    standings.mark_seen(db, [entry for entries in unseen.values() for entry in entries])
 
 
 def _record_change(
@@ -154,7 +154,11 @@ def _record_change(
         if change.first_certification
         else None
     )
-    caused_by = tuple(prompted_by[:CAUSES_KEPT]) if change.effective == today else ()
+    # What prompted the evaluation caused the change on its date (today) and the first
+    # one, however long ago the record began (a completion learned late, say); a change
+    # on a date time alone reached in between had no news.
+    prompted = change.effective == today or change.old is None
+    caused_by = tuple(prompted_by[:CAUSES_KEPT]) if prompted else ()
     envelope = uow.emit(
         CertificationStatusChanged(
             person_id=person_id,

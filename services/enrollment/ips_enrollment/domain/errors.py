@@ -16,6 +16,10 @@ class UnknownPerson(NotFound):
     code = "unknown_person"
 
 
+class UnknownCohort(NotFound):
+    code = "unknown_cohort"
+
+
 class Forbidden(EnrollmentError, errors.Forbidden):
     pass
 
@@ -54,3 +58,11 @@ class NotInCohort(Conflict):
 
 class InvalidDay(EnrollmentError, errors.Invalid):
     code = "invalid_day"
+
+
+class InvalidCohort(EnrollmentError, errors.Invalid):
+    code = "invalid_cohort"
+
+
+class FutureDate(EnrollmentError, errors.Invalid):
+    code = "future_date"

@@ -1,4 +1,5 @@
-"""Which intake an application joins, and the order intakes run in.
+"""Which intake an application joins, which intakes (and so cohorts) exist, and the order
+intakes run in.
 
 An application received on or before an intake's deadline (the end of that day in the
 program's time zone) joins that intake; after it, the next one. Nothing is dropped.
@@ -6,13 +7,18 @@ program's time zone) joins that intake; after it, the next one. Nothing is dropp
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from .errors import InvalidCohort, UnknownCohort
 from .policy import EnrollmentPolicy, IntakeDeadline
 
 SEASON_ORDER = {"spring": 0, "summer": 1, "fall": 2, "winter": 3}
+# A well-formed intake id: year and season. One of a season the calendar lacks is unknown.
+INTAKE_ID_PATTERN = r"^([0-9]{4})-([a-z]{1,16})$"
+_INTAKE_ID = re.compile(INTAKE_ID_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,16 @@ class IntakeCalendar:
     def from_policy(cls, policy: EnrollmentPolicy) -> IntakeCalendar:
         return cls(ZoneInfo(policy.timezone), policy.intakes)
 
+    def check_cohort(self, cohort_id: str) -> None:
+        """A cohort is an intake of this calendar: one of its seasons, in a year that exists."""
+        year, season = _parts(cohort_id)
+        if year < 1 or season not in {deadline.season for deadline in self.deadlines}:
+            raise UnknownCohort("No intake of the program's calendar has this cohort id.")
+
+    def today(self, now: datetime) -> date:
+        """The date `now` falls on in the program's time zone."""
+        return now.astimezone(self.timezone).date()
+
     def intake_for(self, received_at: datetime) -> Intake:
         if received_at.tzinfo is None:
             raise ValueError("received_at must be time-zone aware")
@@ -53,10 +69,20 @@ def _last_day(year: int, month: int) -> int:
     return (following - timedelta(days=1)).day
 
 
+def _parts(intake_id: str) -> tuple[int, str]:
+    """(year, season) of a well-formed intake id such as 2027-spring."""
+    match = _INTAKE_ID.fullmatch(intake_id)
+    if match is None:
+        raise InvalidCohort("A cohort id is an intake's year and season, such as 2027-spring.")
+    return int(match[1]), match[2]
+
+
 def intake_order(intake_id: str) -> tuple[int, int]:
     """Sort key of an intake id such as 2027-spring: by year, then by season."""
-    year, _, season = intake_id.partition("-")
-    return int(year), SEASON_ORDER.get(season, 0)
+    year, season = _parts(intake_id)
+    if season not in SEASON_ORDER:
+        raise UnknownCohort("No intake of the program's calendar has this cohort id.")
+    return year, SEASON_ORDER[season]
 
 
 def runs_before(intake_id: str, other: str) -> bool:

@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 from ips_shared.contracts.events import Channel, Ident, IntakeId
 from ips_shared.csv_import import BadRow, read_rows
 
+from .errors import FutureDate
+from .intakes import IntakeCalendar
 from .people import check_channel
 
 COLUMNS = (
@@ -61,3 +63,16 @@ class RosterRow(BaseModel):
 def read_roster(source: TextIO) -> Iterator[tuple[int, RosterRow | BadRow]]:
     """(line number, parsed row or the reason it is refused), in file order."""
     return read_rows(source, RosterRow, COLUMNS, REQUIRED_COLUMNS)
+
+
+def check_row_in_calendar(row: RosterRow, today: date, intakes: IntakeCalendar) -> None:
+    """What the row's own validation cannot know: completions that have happened (by the
+    program's today) and a training cohort that is an intake of the program's calendar."""
+    for column, on in (
+        ("ps101_completed_on", row.ps101_completed_on),
+        ("training_completed_on", row.training_completed_on),
+    ):
+        if on is not None and on > today:
+            raise FutureDate(f"{column} is after today.")
+    if row.training_cohort:
+        intakes.check_cohort(row.training_cohort)

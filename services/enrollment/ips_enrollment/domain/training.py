@@ -11,7 +11,7 @@ from datetime import date
 
 from dateutil.relativedelta import relativedelta
 
-from .errors import InvalidDay, NotInCohort
+from .errors import FutureDate, InvalidDay, NotInCohort
 
 TRAINING_DAYS = 8
 
@@ -19,6 +19,12 @@ TRAINING_DAYS = 8
 def check_day(day: int) -> None:
     if not 1 <= day <= TRAINING_DAYS:
         raise InvalidDay(f"Training day must be between 1 and {TRAINING_DAYS}, not {day}.")
+
+
+def check_not_in_future(on: date, today: date) -> None:
+    """Attendance is recorded for a day that has come (`today` in the program's time zone)."""
+    if on > today:
+        raise FutureDate("Attendance cannot be recorded for a day still to come.")
 
 
 def add_months(start: date, months: int) -> date:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from pydantic import AwareDatetime, BaseModel, EmailStr, Field, model_validator
 
 from ips_shared.auth import Principal, Role
@@ -34,10 +34,19 @@ from ..commands import (
 from ..db.tables import Application
 from ..domain.applications import ApplicationStatus
 from ..domain.errors import Forbidden
+from ..domain.intakes import INTAKE_ID_PATTERN
 from ..domain.people import check_channel
 from ..domain.rides import RideListing
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+CohortId = Annotated[
+    str,
+    Path(
+        pattern=INTAKE_ID_PATTERN,
+        description="The intake's id; an intake the calendar does not have is unknown (404)",
+        examples=["2027-spring"],
+    ),
+]
 
 
 class PersonIn(BaseModel):
@@ -231,18 +240,22 @@ def router(bus: MessageBus, tokens: dict[str, Principal]) -> APIRouter:
         return _application_out(await bus.dispatch(WithdrawApplication(application_id)))
 
     @api.put("/cohorts/{cohort_id}/capacity", tags=["cohorts"])
-    async def set_capacity(cohort_id: str, body: CapacityIn, _: Principal = operator) -> CapacityIn:
+    async def set_capacity(
+        cohort_id: CohortId, body: CapacityIn, _: Principal = operator
+    ) -> CapacityIn:
         await bus.dispatch(SetCohortCapacity(cohort_id, body.capacity))
         return body
 
     @api.get("/cohorts/{cohort_id}/applications", tags=["cohorts"])
-    async def cohort_applications(cohort_id: str, _: Principal = operator) -> list[ApplicationOut]:
+    async def cohort_applications(
+        cohort_id: CohortId, _: Principal = operator
+    ) -> list[ApplicationOut]:
         """Every application to this intake, in submission order (the waitlist's order)."""
         return [_application_out(a) for a in await bus.dispatch(ApplicationsTo(cohort_id))]
 
     @api.post("/cohorts/{cohort_id}/attendance", status_code=201, tags=["cohorts"])
     async def record_attendance(
-        cohort_id: str, body: AttendanceIn, _: Principal = staff
+        cohort_id: CohortId, body: AttendanceIn, _: Principal = staff
     ) -> AttendanceOut:
         completed = await bus.dispatch(
             RecordAttendance(cohort_id, body.person_id, body.day, body.attended_on)
@@ -255,7 +268,7 @@ def router(bus: MessageBus, tokens: dict[str, Principal]) -> APIRouter:
         )
 
     @api.get("/cohorts/{cohort_id}/ride-sharing", tags=["cohorts"])
-    async def ride_sharing(cohort_id: str, _: Principal = operator) -> list[RideListing]:
+    async def ride_sharing(cohort_id: CohortId, _: Principal = operator) -> list[RideListing]:
         return await bus.dispatch(RideSharing(cohort_id))
 
     return api

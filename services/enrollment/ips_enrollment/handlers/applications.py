@@ -76,7 +76,10 @@ def applications_of(message: ApplicationsOf, uow: UnitOfWork) -> list[Applicatio
     return repository.applications_of(uow.session, message.person_id)
 
 
-def applications_to(message: ApplicationsTo, uow: UnitOfWork) -> list[Application]:
+def applications_to(
+    message: ApplicationsTo, uow: UnitOfWork, *, intakes: IntakeCalendar
+) -> list[Application]:
+    intakes.check_cohort(message.cohort_id)
     return repository.applications_to(uow.session, message.cohort_id)
 
 
@@ -106,8 +109,14 @@ def withdraw_application(
 
 
 def set_cohort_capacity(
-    message: SetCohortCapacity, uow: UnitOfWork, *, clock: Clock, policy: EnrollmentPolicy
+    message: SetCohortCapacity,
+    uow: UnitOfWork,
+    *,
+    clock: Clock,
+    policy: EnrollmentPolicy,
+    intakes: IntakeCalendar,
 ) -> Cohort:
+    intakes.check_cohort(message.cohort_id)
     cohort = repository.lock_cohort(uow.session, message.cohort_id, policy.cohort_capacity)
     cohort.capacity = message.capacity
     _promote(uow, cohort, clock)

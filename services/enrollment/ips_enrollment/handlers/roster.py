@@ -9,14 +9,19 @@ from ips_shared.messaging.unit_of_work import UnitOfWork
 from ..commands import ImportRosterRow
 from ..db import repository
 from ..domain.errors import DuplicatePerson
+from ..domain.intakes import IntakeCalendar
+from ..domain.roster import check_row_in_calendar
 from . import Clock
 
 
-def import_roster_row(message: ImportRosterRow, uow: UnitOfWork, *, clock: Clock) -> bool:
+def import_roster_row(
+    message: ImportRosterRow, uow: UnitOfWork, *, clock: Clock, intakes: IntakeCalendar
+) -> bool:
     """Import one person with their past completions; returns whether anything was new.
 
     Re-importing the same row changes nothing and emits nothing."""
     row = message.row
+    check_row_in_calendar(row, intakes.today(clock()), intakes)
     changed = False
     known = repository.find_person(uow.session, row.person_id)
     if known is None:
@@ -28,6 +33,7 @@ def import_roster_row(message: ImportRosterRow, uow: UnitOfWork, *, clock: Clock
             email=row.email,
             phone=row.phone,
             preferred_channel=row.preferred_channel,
+            sms_consent=row.sms_consent,
             created_at=clock(),
         )
         changed = True

@@ -11,24 +11,32 @@ from ips_shared.messaging.unit_of_work import UnitOfWork
 
 from ..commands import RecordAttendance, RideSharing
 from ..db import repository
-from ..domain import intakes, rides, training
+from ..domain import rides, training
+from ..domain.intakes import IntakeCalendar, runs_before
 from ..domain.policy import EnrollmentPolicy
 from ..domain.rides import RideListing
 from . import Clock
 
 
 def record_attendance(
-    message: RecordAttendance, uow: UnitOfWork, *, clock: Clock, policy: EnrollmentPolicy
+    message: RecordAttendance,
+    uow: UnitOfWork,
+    *,
+    clock: Clock,
+    policy: EnrollmentPolicy,
+    intakes: IntakeCalendar,
 ) -> bool:
     """Returns whether this attendance completed the training."""
     person_id, cohort_id, day = message.person_id, message.cohort_id, message.day
     training.check_day(day)
+    intakes.check_cohort(cohort_id)
+    training.check_not_in_future(message.attended_on, today=intakes.today(clock()))
     repository.person(uow.session, person_id)
     accepted = repository.accepted_intakes(uow.session, person_id)
     history = repository.attendance_of(uow.session, person_id)
     training.check_may_attend(
         in_cohort=cohort_id in accepted,
-        accepted_earlier=any(intakes.runs_before(intake, cohort_id) for intake in accepted),
+        accepted_earlier=any(runs_before(intake, cohort_id) for intake in accepted),
         attended=[attended_on for _, attended_on in history],
         on=message.attended_on,
         window_months=policy.makeup_window_months,
@@ -54,7 +62,10 @@ def record_attendance(
     return _complete_if_done(uow, person_id, cohort_id, history, policy)
 
 
-def ride_sharing(message: RideSharing, uow: UnitOfWork) -> list[RideListing]:
+def ride_sharing(
+    message: RideSharing, uow: UnitOfWork, *, intakes: IntakeCalendar
+) -> list[RideListing]:
+    intakes.check_cohort(message.cohort_id)
     return rides.by_region(repository.riders(uow.session, message.cohort_id))
 
 
