@@ -118,7 +118,9 @@ def main() -> int:
         print(f"\nIPS platform running (data in {data_dir}); Ctrl-C stops it.", flush=True)
         print(f"  {'nats':<14} {nats_url}" + ("  (embedded)" if embedded else "  (NATS_URL)"))
         for service, port in ports.items():
-            print(f"  {service:<14} http://127.0.0.1:{port}  (/docs, /readyz, /asyncapi.json)")
+            print(
+                f"  {service:<14} http://127.0.0.1:{port}  (/openapi.json, /readyz, /asyncapi.json)"
+            )
         print("  API tokens (unless *_API_TOKENS is set): dev-operator, dev-trainer\n", flush=True)
 
         while not stopping:

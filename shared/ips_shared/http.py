@@ -1,5 +1,7 @@
 """The HTTP face every service shares: health, readiness, the AsyncAPI document, the
-request's correlation id, and one error envelope.
+request's correlation id, one error envelope, and the guards of `http_limits` (a body
+limit, security headers). The OpenAPI document is served at `/openapi.json`; the Swagger
+and ReDoc pages are off, as they load their scripts from a third-party CDN.
 
 Every refusal reads `{"code": machine-readable, "detail": a sentence}`. The kinds of
 `ips_shared.errors` map to HTTP statuses here and nowhere else; validation errors name
@@ -21,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import errors
 from .auth import Principal, Role
+from .http_limits import BodyLimit, SecurityHeaders
 from .messaging.causation import CORRELATION_HEADER, chain_of_request, within
 
 if TYPE_CHECKING:
@@ -57,6 +60,8 @@ def http_app(runtime: ServiceRuntime, *routers: APIRouter) -> FastAPI:
         version=runtime.version,
         description=runtime.description,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
 
     @app.middleware("http")
@@ -95,6 +100,10 @@ def http_app(runtime: ServiceRuntime, *routers: APIRouter) -> FastAPI:
     for router in routers:
         app.include_router(router)
     install_error_envelope(app)
+    # Added last, so outermost: a refused body never reaches the app, and the 413 carries
+    # the security headers too.
+    app.add_middleware(BodyLimit, max_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     return app
 
 

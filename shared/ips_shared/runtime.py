@@ -88,11 +88,13 @@ class ServiceRuntime:
         answer_bad: AnswerBadMessage | None = None,
         source_must_match_subject: bool = False,
         batch_size: int | None = None,
+        senders: Sequence[str] = (),
     ) -> BatchConsumer:
         """Consume `events` from `subject` with `handler`; with `answer_bad`, invalid or
         misaddressed events are answered through it instead of going to the dead-letter
         stream; `batch_size` overrides the service's `CONSUMER_BATCH_SIZE` for a
-        consumer that takes bulk."""
+        consumer that takes bulk; `senders` (sources, or prefixes ending in `/`) overrides
+        who may send, which is otherwise the stream's owner (`streams.senders`)."""
         spec = ConsumerSpec(
             service=self.name,
             name=name,
@@ -104,6 +106,7 @@ class ServiceRuntime:
             backoff_seconds=self.settings.consumer_backoff_seconds,
             description=description,
             source_must_match_subject=source_must_match_subject,
+            senders=tuple(senders),
         )
         consumer = BatchConsumer(spec, self.unit_of_work, handler, self.broker, answer_bad)
         self.consumers.append(consumer)

@@ -40,6 +40,9 @@ class ServiceSettings(BaseSettings):
     api_tokens: dict[str, Principal] = Field(
         default_factory=dict, description="JSON: token -> {role, person_id?}", repr=False
     )
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1, description="Largest request body accepted; larger ones get 413"
+    )
     stream_wait_seconds: float = Field(
         default=60.0, ge=0, description="How long to wait at start for streams other services own"
     )

@@ -122,6 +122,8 @@ def build_runtime(
             subjects.TRAINING_DAY_ATTENDED,
             [TrainingDayAttended],
             behaviour.apply,
+            # A second sender, for events of two sources that share an id.
+            senders=("service/enrollment", "service/elsewhere"),
         )
     return runtime
 

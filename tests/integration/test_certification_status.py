@@ -225,7 +225,7 @@ async def test_years_of_a_specialist_from_training_to_lapse_and_reinstatement(
         "lapsed",
         "certified",
     ]
-    assert (await certification.call("GET", "/people/p-2/status", "p1")).status_code == 403
+    assert (await certification.call("GET", "/people/p-2/status", "p1")).status_code == 404
 
 
 async def test_a_review_due_at_the_years_end_is_noticed_once_and_its_recording_reinstates(
@@ -400,6 +400,18 @@ async def test_what_if_names_whose_status_a_draft_would_change_and_changes_nothi
         "POST", "/what-if", "op", version="x", effective_from="2027-01-01", grace_days=-1
     )
     assert (invalid.status_code, invalid.json()["code"]) == (422, "invalid_request")
+    secret = "zz-secret-id-42"
+    requirement = {"kind": "sum", "name": secret, "categories": ["skill_building"], "hours": "1"}
+    drafts = [
+        {"first_year": [{"kind": "any_of", "name": secret, "needed": 2, "of": [requirement]}]},
+        {"yearly": [requirement, requirement]},
+    ]
+    for wrong in drafts:
+        draft_answer = await certification.call(
+            "POST", "/what-if", "op", version=secret, effective_from="2027-09-01", **wrong
+        )
+        assert (draft_answer.status_code, draft_answer.json()["code"]) == (422, "invalid_request")
+        assert not any(part in draft_answer.text for part in ("zz-", "secret", "42"))
     assert certification.history("p-1") + certification.history("p-2") == before
 
 

@@ -21,6 +21,7 @@ from .enrollment_flow import OPERATOR, TOKENS, TRAINER, Enrollment, person_token
 from .harness import eventually, migrate_service, rows
 
 SELF = "p-self"
+UNKNOWN, UNKNOWN_TOO = "zz-secret-id-42", "zz-secret-id-420"  # distinctive ids
 # The service's clock: after every day these tests attend, and still May 31 in the program's
 # time zone (New York) although June 1 in UTC.
 NOW = datetime(2028, 6, 1, 3, 0, tzinfo=UTC)
@@ -217,23 +218,64 @@ async def test_roles_and_own_records(enrollment: Enrollment) -> None:
     assert (await enrollment.client.get("/people/" + SELF)).status_code == 401
     assert (await enrollment.call("GET", "/people/" + SELF, "wrong-token")).status_code == 401
     assert (await enrollment.call("GET", "/people/" + SELF, mine)).status_code == 200
-    assert (await enrollment.call("GET", "/people/" + other, mine)).status_code == 403
 
     own = await enrollment.apply(SELF, mine)
-    for_other = await enrollment.call(
-        "POST",
-        "/applications",
-        mine,
-        person_id=other,
-        self_identifies_as_peer=True,
-        transport="own_car",
-    )
-    assert for_other.status_code == 403
     accept = await enrollment.call("POST", f"/applications/{own['application_id']}/accept", TRAINER)
     assert (accept.status_code, accept.json()["code"]) == (403, "forbidden")
     withdrawn = await enrollment.ok("POST", f"/applications/{own['application_id']}/withdraw", mine)
     assert withdrawn["status"] == "withdrawn"
     assert (await enrollment.call("POST", "/people", mine, name="X", region="Y")).status_code == 403
+
+
+async def test_a_person_finds_anothers_record_as_absent_as_an_unknown_one(
+    enrollment: Enrollment,
+) -> None:
+    await enrollment.ok("POST", "/people", name="Self", region="York", person_id=SELF)
+    other = await enrollment.person()
+    await enrollment.ps101_done(other)
+    theirs = await enrollment.apply(other)
+    session = await enrollment.ok(
+        "POST", "/ps101/sessions", starts_at="2026-10-01T13:00:00-04:00", place="x", capacity=9
+    )
+    mine = person_token(SELF)
+    application = {"self_identifies_as_peer": True, "transport": "own_car"}
+    asks = [
+        ("GET", "/people/{person}", {}),
+        ("GET", "/people/{person}/applications", {}),
+        ("POST", f"/ps101/sessions/{session['session_id']}/registrations", {"person_id": None}),
+        ("POST", "/applications", {"person_id": None, **application}),
+        ("GET", "/applications/{application}", {}),
+        ("POST", "/applications/{application}/withdraw", {}),
+    ]
+    for method, path, body in asks:
+        answers = []
+        for person, application_id in ((other, theirs["application_id"]), (UNKNOWN, UNKNOWN)):
+            filled = {key: value or person for key, value in body.items()}
+            url = path.format(person=person, application=application_id)
+            answers.append(await enrollment.call(method, url, mine, **filled))
+        anothers, unknown = answers
+        assert (anothers.status_code, anothers.content) == (unknown.status_code, unknown.content)
+        assert unknown.status_code == 404, (path, unknown.text)
+        assert UNKNOWN not in unknown.text
+    assert (await enrollment.ok("GET", f"/people/{other}/applications"))[0]["status"] == "submitted"
+
+
+async def test_refusals_hold_no_part_of_the_id_sent(enrollment: Enrollment) -> None:
+    await enrollment.ok("POST", "/people", name="Self", region="York", person_id=UNKNOWN_TOO)
+    refused = [
+        await enrollment.call("GET", f"/people/{UNKNOWN}"),
+        await enrollment.call("GET", f"/applications/{UNKNOWN}"),
+        await enrollment.call("POST", f"/applications/{UNKNOWN}/accept"),
+        await enrollment.call(
+            "POST", f"/ps101/sessions/{UNKNOWN}/registrations", person_id=UNKNOWN_TOO
+        ),
+        await enrollment.call(
+            "POST", "/people", name="Another", region="York", person_id=UNKNOWN_TOO
+        ),
+    ]
+    assert [answer.status_code for answer in refused] == [404, 404, 404, 404, 409]
+    for answer in refused:
+        assert not any(part in answer.text for part in ("zz-", "secret", "42")), answer.text
 
 
 async def test_ride_sharing_lists_who_needs_and_offers_rides_by_region(

@@ -189,7 +189,7 @@ async def test_an_operator_voids_an_entry_and_the_ledger_keeps_both(
         "3.00",
         "reported twice",
     )
-    assert (await call("GET", "/people/p-2/hours", "p1")).status_code == 403
+    assert (await call("GET", "/people/p-2/hours", "p1")).status_code == 404
     assert len(certification(HoursEntry)) == 1  # append-only: the entry stays
     [action] = certification(tables.OperatorAction)
     assert (action.action, action.target, action.actor, action.reason) == (
@@ -284,3 +284,39 @@ async def test_the_hours_of_someone_certification_does_not_know_are_not_found(
         response = await api_call(certification_app, "GET", path, "op")
         assert response.status_code == 404, path
         assert response.json()["code"] == "not_found"
+
+
+UNKNOWN = "zz-secret-id-42"  # distinctive: no part of it may come back
+
+
+async def test_a_person_finds_anothers_record_as_absent_as_an_unknown_one(
+    certification_app: httpx.AsyncClient,
+    certification: Callable[[type[Any]], list[Any]],
+    jetstream: JetStreamContext,
+) -> None:
+    await send(jetstream, trained("p-2", TODAY - timedelta(days=30)))
+    await eventually(lambda: len(certification(tables.Participant)) == 1)
+    for part in ("hours", "status"):
+        anothers = await api_call(certification_app, "GET", f"/people/p-2/{part}", "p1")
+        unknown = await api_call(certification_app, "GET", f"/people/{UNKNOWN}/{part}", "p1")
+        assert (anothers.status_code, anothers.content) == (unknown.status_code, unknown.content)
+        assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found")
+        assert (await api_call(certification_app, "GET", f"/people/p-2/{part}", "op")).is_success
+
+
+async def test_refusals_hold_no_part_of_the_id_sent(certification_app: httpx.AsyncClient) -> None:
+    reason = {"reason": "a reason"}
+    review = {**reason, "reviewed_on": "2027-01-01", "outcome": "affirmed"}
+    refused = [
+        await api_call(certification_app, "GET", f"/people/{UNKNOWN}/status", "op"),
+        await api_call(certification_app, "GET", f"/people/{UNKNOWN}/hours", "op"),
+        await api_call(certification_app, "POST", f"/people/{UNKNOWN}/suspend", "op", **reason),
+        await api_call(certification_app, "POST", f"/people/{UNKNOWN}/reviews", "op", **review),
+        await api_call(certification_app, "POST", f"/hours/{UNKNOWN}/void", "op", **reason),
+        await api_call(
+            certification_app, "POST", f"/hours/{UNKNOWN}/void?source={UNKNOWN}", "op", **reason
+        ),
+    ]
+    assert [answer.status_code for answer in refused] == [404] * len(refused)
+    for answer in refused:
+        assert not any(part in answer.text for part in ("zz-", "secret", "42")), answer.text

@@ -87,4 +87,7 @@ async def test_misaddressed_and_invalid_hours_are_answered_to_the_source(
             ("ips.hours.rejected.smhc", "e-9", "invalid_payload"),
             ("ips.hours.rejected.smhc", spoofed.id, "source_mismatch"),
         ]
+        # The answer names neither the source claimed nor the subject used.
+        for told in ("other-hospital", "smhc"):
+            assert told not in found[1]["reason"]
         assert await dead_letters(jetstream) == []

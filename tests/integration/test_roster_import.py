@@ -159,3 +159,19 @@ def test_completions_still_to_come_and_cohorts_the_calendar_lacks_are_refused(
     ]
     assert [person.id for person in rows(database_url, Person)] == ["me-4"]
     assert outbox_types(database_url) == ["PeerSupport101Completed", "TrainingCompleted"]
+
+
+def test_an_id_held_under_another_name_is_refused_without_repeating_the_id(
+    database_url: str, tmp_path: Path
+) -> None:
+    migrate_service(database_url, tables)
+    header = ROSTER.splitlines()[0]
+    for name in ("Alex Doe", "Alex Other"):
+        (tmp_path / "roster.csv").write_text(
+            f"{header}\nzz-secret-id-42,{name},York,,,,,,,\n", encoding="utf-8"
+        )
+        code, output = run_import(database_url, tmp_path / "roster.csv")
+    assert code == 1
+    [refused] = [line for line in output if line.startswith("line ")]
+    assert "another name" in refused
+    assert not any(part in refused for part in ("zz-", "secret", "42"))

@@ -57,3 +57,18 @@ def test_each_rule_refuses_with_its_code(arguments, code):
 )
 def test_the_boundaries_are_inside(arguments):
     assert outcome(**arguments) is None
+
+
+@pytest.mark.parametrize("began", [BEGAN, None])
+def test_a_partner_learns_nothing_about_the_persons_record(began):
+    """Neither the record's start date nor the person's id is in the reason."""
+    rejection = check(
+        Claim("p-1", "partner/smhc", Decimal(2), date(2027, 1, 9)),
+        record_began=began,
+        already_that_day=Decimal(0),
+        today=TODAY,
+        max_per_day=Decimal(24),
+    )
+    assert rejection is not None
+    for told in (BEGAN.isoformat(), "2027", "01-10", "p-1"):
+        assert told not in rejection.reason

@@ -137,6 +137,7 @@ def test_defaults_apply_when_only_the_database_url_is_set(monkeypatch):
     assert settings.api_tokens == {}
     assert settings.nats_url == "nats://127.0.0.1:4222"
     assert settings.log_format == "json"
+    assert settings.max_body_bytes == 1024 * 1024
 
 
 def test_another_services_prefix_does_not_satisfy_enrollment(monkeypatch, capsys):

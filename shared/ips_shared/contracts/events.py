@@ -183,7 +183,7 @@ class TrainingCompleted(EventPayload):
 class HoursLogged(EventPayload):
     """Published by trainers, OBH and partners on `ips.hours.logged.<source_id>`.
 
-    The envelope `source` is `partner/<source_id>` (or `service/<name>`, `trainer/<id>`).
+    The envelope `source` is `partner/<source_id>` (or `trainer/<id>`).
     """
 
     event_type: ClassVar[str] = "HoursLogged"

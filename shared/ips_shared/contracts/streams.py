@@ -90,6 +90,15 @@ def owned_by(service: str) -> tuple[StreamSpec, ...]:
     return tuple(spec for spec in ALL if spec.owner == service)
 
 
+def senders(stream: StreamSpec, subject: str) -> tuple[str, ...]:
+    """Who may send what a consumer reads from `subject` (a source, or a prefix ending in
+    `/`): hours reports come from those who may report them, everything else from the
+    service owning the stream."""
+    if stream.name == HOURS.name and subject.startswith(f"{subjects.HOURS_LOGGED_PREFIX}."):
+        return subjects.HOURS_REPORTERS
+    return (f"service/{stream.owner}",)
+
+
 def stream_for_subject(subject: str) -> StreamSpec:
     """The stream that captures a concrete subject."""
     for spec in ALL:

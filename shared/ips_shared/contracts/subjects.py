@@ -19,6 +19,9 @@ TRAINING_COMPLETED = "ips.enrollment.training.completed"
 HOURS_LOGGED_PREFIX = "ips.hours.logged"
 HOURS_REJECTED_PREFIX = "ips.hours.rejected"
 HOURS_LOGGED_ALL = f"{HOURS_LOGGED_PREFIX}.*"
+# Who may report hours (source prefixes): partners and trainers. No service reports hours,
+# so a `service/<name>` source on an hours subject is refused by the ledger's consumer.
+HOURS_REPORTERS = ("partner/", "trainer/")
 HOURS_REJECTED_ALL = f"{HOURS_REJECTED_PREFIX}.*"
 
 CERTIFICATION_STATUS_CHANGED = "ips.certification.status.changed"

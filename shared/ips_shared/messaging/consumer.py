@@ -60,7 +60,7 @@ class BadMessage:
 
     subject: str
     event_id: str | None
-    code: str  # "invalid_payload" or "source_mismatch"
+    code: str  # "invalid_payload", "source_mismatch" or "source_not_allowed"
     reason: str
 
 
@@ -247,10 +247,13 @@ class BatchConsumer:
                     await self._bad(message, bad)
                     continue
                 if self.spec.source_must_match_subject and not _sent_on_own_subject(event, message):
-                    reason = f"source {event.source!r} may not publish on {message.subject}"
+                    reason = "the envelope's source does not match the subject it was published on"
                     await self._bad(
                         message, BadMessage(message.subject, event.id, "source_mismatch", reason)
                     )
+                    continue
+                if not self.spec.may_send(event.source):
+                    await self._refuse_sender(message, event)
                     continue
                 ready.append((message, event))
             except Exception as error:  # a defect met by this message: keep it for a look
@@ -263,6 +266,16 @@ class BatchConsumer:
                 reason = f"unexpected {type(error).__name__} while checking it"
                 await self._dead_letter(message, "consumer_error", reason, event_id=None)
         return ready
+
+    async def _refuse_sender(self, message: Msg, event: CloudEvent[Any]) -> None:
+        """An event from a source that may not send it (a forged internal event, hours from
+        a service): never applied, answered or dead-lettered with the senders allowed."""
+        log.warning("consumer.source_not_allowed", consumer=self.spec.name, event_id=event.id)
+        reason = f"{event.type} is accepted here from {', '.join(self.spec.senders)} only"
+        # Answers follow the partner contract (`HoursRejectionCode`), where a source that
+        # may not publish where it did is a `source_mismatch`.
+        code = "source_mismatch" if self._answer_bad is not None else "source_not_allowed"
+        await self._bad(message, BadMessage(message.subject, event.id, code, reason))
 
     async def _commit(self, prepared: list[tuple[Msg, CloudEvent[Any]]]) -> None:
         """Apply in one transaction, then acknowledge. Never raises: what is not

@@ -9,7 +9,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import TypeAdapter, ValidationError
 
 from ..contracts.envelope import CloudEvent, EnvelopeHead, EventPayload
-from ..contracts.streams import StreamSpec
+from ..contracts.streams import StreamSpec, senders
 
 
 class UnknownEventType(ValueError):
@@ -29,7 +29,12 @@ class ConsumerSpec:
     ack_wait_seconds: float = 60.0
     description: str = ""
     source_must_match_subject: bool = False  # partners publish on their own subject only
+    # Sources that may send (exact, or a prefix ending in `/`); by default as the stream
+    # says (`streams.senders`): whoever can publish on the subject cannot pose as another.
+    senders: tuple[str, ...] = ()
     models: dict[tuple[str, int], TypeAdapter[Any]] = field(init=False, repr=False, compare=False)
+    _exact_senders: frozenset[str] = field(init=False, repr=False, compare=False)
+    _sender_prefixes: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         adapters = {
@@ -37,9 +42,20 @@ class ConsumerSpec:
             for model in self.events
         }
         object.__setattr__(self, "models", adapters)
+        allowed = self.senders or senders(self.stream, self.subject)
+        object.__setattr__(self, "senders", allowed)
+        object.__setattr__(
+            self, "_exact_senders", frozenset(s for s in allowed if not s.endswith("/"))
+        )
+        object.__setattr__(self, "_sender_prefixes", tuple(s for s in allowed if s.endswith("/")))
 
     def backoff(self, deliveries: int) -> float:
         return self.backoff_seconds[min(deliveries, len(self.backoff_seconds)) - 1]
+
+    def may_send(self, source: str) -> bool:
+        """Whether `source` may send what this consumer reads (every message: a set look-up
+        and a prefix check)."""
+        return source in self._exact_senders or source.startswith(self._sender_prefixes)
 
     def parse(self, body: bytes) -> CloudEvent[Any]:
         if len(self.models) == 1:

@@ -30,7 +30,7 @@ from ips_shared.contracts.events import HoursLogged, ReviewOutcome
 from ips_shared.db import bulk_insert, member_of
 
 from ..domain.certificates import certificate_number
-from ..domain.errors import NotFound
+from ..domain.errors import UnknownPerson
 from ..domain.hours import Rejection
 from ..domain.status import Decision
 from .tables import (
@@ -75,7 +75,7 @@ def participant(session: Session, person_id: str) -> Participant | None:
 def known_participant(session: Session, person_id: str) -> Participant:
     found = session.get(Participant, person_id)
     if found is None:
-        raise NotFound(f"No person with the id {person_id!r} is known to certification.")
+        raise UnknownPerson()
     return found
 
 

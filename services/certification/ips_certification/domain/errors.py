@@ -12,8 +12,12 @@ class NotFound(CertificationError, errors.NotFound):
     pass
 
 
-class Forbidden(CertificationError, errors.Forbidden):
-    pass
+class UnknownPerson(NotFound):
+    """One sentence for every case, so a person asking for another's record is told
+    exactly what they would be told for an id certification does not know."""
+
+    def __init__(self) -> None:
+        super().__init__("No person with this id is known to certification.")
 
 
 class AlreadyVoided(CertificationError, errors.Conflict):

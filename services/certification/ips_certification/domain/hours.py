@@ -61,7 +61,7 @@ def check(
     if claim.activity_date < record_began:
         return Rejection(
             HoursRejectionCode.BEFORE_RECORD_BEGAN,
-            f"The activity date is before this person's record began ({record_began.isoformat()}).",
+            "The activity date is before this person's record began.",
         )
     if already_that_day + claim.hours > max_per_day:
         return Rejection(

@@ -65,7 +65,7 @@ class AnyOf(_Rule):
     @model_validator(mode="after")
     def _enough_choices(self) -> AnyOf:
         if self.needed > len(self.of):
-            raise ValueError(f"{self.name}: needs {self.needed} of only {len(self.of)}")
+            raise ValueError("needs more of the listed requirements than it lists")
         return self
 
 
@@ -109,7 +109,7 @@ class Rules(_Rule):
         for part in ("first_year", "yearly"):
             names = [requirement.name for requirement in getattr(self, part)]
             if len(names) != len(set(names)):
-                raise ValueError(f"{self.version}: requirement names repeat in {part}")
+                raise ValueError(f"requirement names repeat in {part}")
         return self
 
     def grandfathers(self, trained_on: date, cohort_id: str) -> bool:

@@ -24,7 +24,7 @@ from ..commands import (
     VoidHours,
     WhatIf,
 )
-from ..domain.errors import Forbidden
+from ..domain.errors import UnknownPerson
 from ..domain.hours import HUNDREDTH
 from ..domain.policy import Rules
 from ..domain.requirements import Progress
@@ -160,8 +160,9 @@ def router(bus: MessageBus, tokens: dict[str, Principal]) -> APIRouter:
     api = APIRouter(tags=["certification"])
 
     def own(who: Principal, person_id: str) -> None:
+        # Another person's record is answered exactly as one certification does not know.
         if not who.acts_for(person_id):
-            raise Forbidden("A person may see only their own record.")
+            raise UnknownPerson()
 
     def actor(who: Principal) -> str:
         return who.name or who.role

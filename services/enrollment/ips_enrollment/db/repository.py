@@ -11,7 +11,7 @@ from sqlmodel import Session, col, func, select
 from ips_shared.contracts.events import Channel, Transport
 
 from ..domain.applications import ApplicationStatus, Queued
-from ..domain.errors import NotFound, UnknownPerson
+from ..domain.errors import NotFound, UnknownApplication, UnknownPerson
 from ..domain.rides import Rider
 from .tables import (
     Application,
@@ -34,7 +34,7 @@ def _new_id() -> str:
 def _get(session: Session, table: type[RowT], key: str, what: str) -> RowT:
     row = session.get(table, key)
     if row is None:
-        raise NotFound(f"No {what} has the id {key!r}.")
+        raise NotFound(f"No {what} has this id.")
     return row
 
 
@@ -48,7 +48,7 @@ def find_person(session: Session, person_id: str) -> Person | None:
 def person(session: Session, person_id: str) -> Person:
     found = find_person(session, person_id)
     if found is None:
-        raise UnknownPerson(f"No person has the id {person_id!r}.")
+        raise UnknownPerson()
     return found
 
 
@@ -146,7 +146,10 @@ def completed_ps101(session: Session, person_id: str) -> bool:
 
 
 def application(session: Session, application_id: str) -> Application:
-    return _get(session, Application, application_id, "application")
+    found = session.get(Application, application_id)
+    if found is None:
+        raise UnknownApplication()
+    return found
 
 
 def has_applied(session: Session, person_id: str, intake: str) -> bool:

@@ -13,15 +13,24 @@ class NotFound(EnrollmentError, errors.NotFound):
 
 
 class UnknownPerson(NotFound):
+    """One sentence for every case, so a person asking for another's record is told
+    exactly what they would be told for an id nobody has."""
+
     code = "unknown_person"
+
+    def __init__(self) -> None:
+        super().__init__("No person has this id.")
+
+
+class UnknownApplication(NotFound):
+    """As `UnknownPerson`: another person's application looks absent too."""
+
+    def __init__(self) -> None:
+        super().__init__("No application has this id.")
 
 
 class UnknownCohort(NotFound):
     code = "unknown_cohort"
-
-
-class Forbidden(EnrollmentError, errors.Forbidden):
-    pass
 
 
 class Conflict(EnrollmentError, errors.Conflict):

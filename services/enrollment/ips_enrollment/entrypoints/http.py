@@ -33,7 +33,7 @@ from ..commands import (
 )
 from ..db.tables import Application
 from ..domain.applications import ApplicationStatus
-from ..domain.errors import Forbidden
+from ..domain.errors import UnknownApplication, UnknownPerson
 from ..domain.intakes import INTAKE_ID_PATTERN
 from ..domain.people import check_channel
 from ..domain.rides import RideListing
@@ -159,9 +159,16 @@ def router(bus: MessageBus, tokens: dict[str, Principal]) -> APIRouter:
     anyone = Depends(require(principal, Role.OPERATOR, Role.PERSON))
     api = APIRouter()
 
+    # Another person's record or application is answered exactly as one that does not
+    # exist: a person learns nothing about which ids others have.
     def for_self(who: Principal, person_id: str) -> None:
         if not who.acts_for(person_id):
-            raise Forbidden("A person may act only on their own record.")
+            raise UnknownPerson()
+
+    def own_application(who: Principal, application: Application) -> Application:
+        if not who.acts_for(application.person_id):
+            raise UnknownApplication()
+        return application
 
     @api.post("/people", status_code=201, tags=["people"])
     async def register_person(body: PersonCreate, _: Principal = operator) -> PersonOut:
@@ -220,8 +227,7 @@ def router(bus: MessageBus, tokens: dict[str, Principal]) -> APIRouter:
     @api.get("/applications/{application_id}", tags=["applications"])
     async def get_application(application_id: str, who: Principal = anyone) -> ApplicationOut:
         application = await bus.dispatch(GetApplication(application_id))
-        for_self(who, application.person_id)
-        return _application_out(application)
+        return _application_out(own_application(who, application))
 
     @api.post("/applications/{application_id}/accept", tags=["applications"])
     async def accept(application_id: str, _: Principal = operator) -> ApplicationOut:
@@ -236,7 +242,7 @@ def router(bus: MessageBus, tokens: dict[str, Principal]) -> APIRouter:
 
     @api.post("/applications/{application_id}/withdraw", tags=["applications"])
     async def withdraw(application_id: str, who: Principal = anyone) -> ApplicationOut:
-        for_self(who, (await bus.dispatch(GetApplication(application_id))).person_id)
+        own_application(who, await bus.dispatch(GetApplication(application_id)))
         return _application_out(await bus.dispatch(WithdrawApplication(application_id)))
 
     @api.put("/cohorts/{cohort_id}/capacity", tags=["cohorts"])

@@ -22,7 +22,7 @@ from . import Clock
 def register_person(message: RegisterPerson, uow: UnitOfWork, *, clock: Clock) -> Person:
     wanted = message.person_id
     if wanted and repository.find_person(uow.session, wanted) is not None:
-        raise DuplicatePerson(f"A person with the id {wanted!r} exists already.")
+        raise DuplicatePerson("A person with this id exists already.")
     return repository.add_person(
         uow.session,
         person_id=message.person_id,

@@ -38,7 +38,7 @@ def import_roster_row(
         )
         changed = True
     elif known.name != row.name:
-        raise DuplicatePerson(f"The id {row.person_id!r} belongs to a person with another name.")
+        raise DuplicatePerson("This id belongs to a person with another name.")
     if row.ps101_completed_on is not None and not repository.completed_ps101(
         uow.session, row.person_id
     ):
