@@ -412,6 +412,10 @@ async def test_what_if_names_whose_status_a_draft_would_change_and_changes_nothi
         )
         assert (draft_answer.status_code, draft_answer.json()["code"]) == (422, "invalid_request")
         assert not any(part in draft_answer.text for part in ("zz-", "secret", "42"))
+    taken = await certification.call(
+        "POST", "/what-if", "op", **{**draft, "version": "maine-2026.1"}
+    )  # the version in force, named again for a later date
+    assert (taken.status_code, taken.json()["code"]) == (422, "invalid_draft")
     assert certification.history("p-1") + certification.history("p-2") == before
 
 

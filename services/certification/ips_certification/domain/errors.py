@@ -44,3 +44,7 @@ class CertificateConflict(CertificationError, errors.Conflict):
 
 class InvalidCertificate(CertificationError, errors.Invalid):
     code = "invalid_certificate"
+
+
+class InvalidDraft(CertificationError, errors.Invalid):
+    code = "invalid_draft"

@@ -20,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ips_shared.contracts.events import HoursCategory
 from ips_shared.settings import TimeZoneName
 
+from .errors import InvalidDraft
+
 Hours = Annotated[Decimal, Field(gt=0, le=10_000, decimal_places=2)]
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_\-]+$")]
 
@@ -153,6 +155,8 @@ class CertificationPolicy(BaseModel):
     def with_draft(self, draft: Rules) -> CertificationPolicy:
         """This policy with a draft version added (for what-if questions)."""
         kept = tuple(rules for rules in self.rules if rules.effective_from < draft.effective_from)
+        if any(rules.version == draft.version for rules in kept):
+            raise InvalidDraft("The draft's version name belongs to a rule version in force.")
         return CertificationPolicy.model_validate({**dict(self), "rules": (*kept, draft)})
 
 
