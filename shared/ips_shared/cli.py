@@ -14,7 +14,7 @@ import uvicorn
 
 from .db import migrate
 from .logs import configure_logging
-from .messaging.dead_letters import (
+from .messaging.dead_letter_admin import (
     DeadLetterError,
     Replayed,
     discard_dead_letter,

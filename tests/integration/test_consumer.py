@@ -9,12 +9,8 @@ import nats
 from nats.js import JetStreamContext
 
 from embedded_nats import EmbeddedNats
-from ips_shared.messaging.dead_letters import (
-    DEAD_LETTER_ERROR,
-    DELIVERIES,
-    ORIGINAL_EVENT_ID,
-    list_dead_letters,
-)
+from ips_shared.messaging.dead_letter_admin import list_dead_letters
+from ips_shared.messaging.dead_letters import DEAD_LETTER_ERROR, DELIVERIES, ORIGINAL_EVENT_ID
 
 from .harness import (
     CONSUMER,

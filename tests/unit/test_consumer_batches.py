@@ -1,5 +1,5 @@
-"""How one batch meets the inbox, on a real (in-memory) SQLite unit of work: copies of an
-event in one batch, and one message delivered twice in the same batch."""
+"""How one batch meets the inbox (`inbox.apply_batch`), on a real in-memory SQLite unit of
+work: copies of an event in one batch, and one message delivered twice in the same batch."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from nats.aio.msg import Msg
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine, select
 
-from ips_shared.contracts import streams, subjects
-from ips_shared.contracts.events import TrainingDayAttended
-from ips_shared.messaging.consumer import BatchConsumer
-from ips_shared.messaging.consumer_spec import ConsumerSpec
+from ips_shared.contracts import subjects
+from ips_shared.contracts.envelope import CloudEvent
+from ips_shared.messaging.inbox import apply_batch
 from ips_shared.messaging.unit_of_work import UnitOfWork
 from tests.integration.harness import Behaviour, Effect, Inbox, Outbox, Table, attendance
 
@@ -34,16 +33,10 @@ def engine() -> Iterator[object]:
     engine.dispose()
 
 
-def consumer(engine: object, behaviour: Behaviour) -> BatchConsumer:
-    spec = ConsumerSpec(
-        "notifications", "harness", streams.ENROLLMENT, subjects.TRAINING_DAY_ATTENDED,
-        (TrainingDayAttended,),
-    )  # fmt: skip
-
-    def unit_of_work() -> UnitOfWork:
-        return UnitOfWork(engine, source="service/test", outbox=Outbox, inbox=Inbox)  # type: ignore[arg-type]
-
-    return BatchConsumer(spec, unit_of_work, behaviour.apply, broker=None)  # type: ignore[arg-type]
+def apply(engine: object, behaviour: Behaviour, ready: list[tuple[Msg, CloudEvent]]) -> None:
+    with UnitOfWork(engine, source="service/test", outbox=Outbox, inbox=Inbox) as uow:  # type: ignore[arg-type]
+        apply_batch(uow, "harness", behaviour.apply, ready)
+        uow.commit()
 
 
 def inbox(engine: object) -> list[tuple[str, str]]:
@@ -56,9 +49,7 @@ def test_a_refused_message_delivered_twice_in_one_batch_is_answered_once(engine)
     event = attendance("p-1", 1)
     behaviour.refusing.add(event.id)
 
-    consumer(engine, behaviour)._apply_in_one_transaction(
-        [(delivered(7), event), (delivered(7), event)]
-    )
+    apply(engine, behaviour, [(delivered(7), event), (delivered(7), event)])
 
     assert behaviour.attempts[event.id] == 1
     assert inbox(engine) == [("", "7")]
@@ -69,9 +60,7 @@ def test_a_refused_event_sent_again_in_the_same_batch_is_evaluated_afresh(engine
     event = attendance("p-1", 1)
     behaviour.refusing.add(event.id)
 
-    consumer(engine, behaviour)._apply_in_one_transaction(
-        [(delivered(7), event), (delivered(9), event)]
-    )
+    apply(engine, behaviour, [(delivered(7), event), (delivered(9), event)])
 
     assert behaviour.attempts[event.id] == 2
     assert inbox(engine) == [("", "7"), ("", "9")]
@@ -81,9 +70,7 @@ def test_an_applied_event_sent_again_in_the_same_batch_is_applied_once(engine):
     behaviour = Behaviour()
     event = attendance("p-1", 1)
 
-    consumer(engine, behaviour)._apply_in_one_transaction(
-        [(delivered(7), event), (delivered(9), event)]
-    )
+    apply(engine, behaviour, [(delivered(7), event), (delivered(9), event)])
 
     assert behaviour.attempts[event.id] == 1
     with Session(engine) as session:

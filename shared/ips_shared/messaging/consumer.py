@@ -13,7 +13,7 @@ Order: events sharing a `partitionkey` (for example a person id) are applied in 
 order. While one of them waits for redelivery, later events with the same key are held
 back (`KeyGate`). Across a crash or a restart of the loop, the durable consumer is taken
 up again from its acknowledgement floor, so what was in flight comes before anything
-newer (`_bind_durable`). That guarantee holds with one consumer process per service;
+newer (`DurableConsumer.bind`). That guarantee holds with one consumer process per service;
 replicas would need subject partitioning.
 
 No message ends a consumer: whatever checking one raises, it is answered or
@@ -29,29 +29,25 @@ import contextlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 import structlog
 from faststream.nats import NatsBroker
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import ConsumerInfo, DeliverPolicy
-from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
 from ..contracts.envelope import CloudEvent
 from .bus import EventHandler
 from .consumer_spec import ConsumerSpec, UnknownEventType
 from .dead_letters import dead_letter
+from .durable import DurableConsumer
+from .inbox import apply_batch
 from .ordering import KeyGate
 from .pull import PullLoop, raised_at
-from .unit_of_work import InboxKey, UnitOfWork, at_position, identity
+from .unit_of_work import UnitOfWork, at_position
 
 log = structlog.get_logger("ips.consumer")
-
-WATCH_SECONDS = 2.0  # how often JetStream is asked whether the durable consumer is there
-STREAM_NOT_FOUND = 10059  # JetStream's error code
 
 
 @dataclass(frozen=True)
@@ -88,17 +84,14 @@ class BatchConsumer:
         self._committing: asyncio.Task[None] | None = None
         self._jetstream: JetStreamContext | None = None
         self._pull: PullLoop | None = None
+        self._durable: DurableConsumer | None = None
         self._watching: asyncio.Task[None] | None = None
-        # What the last look at JetStream found: the stream the durable consumer was made
-        # on (by creation time), its acknowledgement floor, and what is missing, if anything.
-        self._stream_created: datetime | None = None
-        self._ack_floor = 0
-        self._missing: str | None = None
 
     async def start(self) -> None:
         connection = self._broker.connection
         self._jetstream = connection.jetstream()
-        await self._bind_durable()
+        self._durable = DurableConsumer(self._jetstream, self.spec)
+        await self._durable.bind()
         self._pull = PullLoop(
             connection,
             self.spec.stream.name,
@@ -108,7 +101,9 @@ class BatchConsumer:
             on_rebind=self._rebind,
         )
         await self._pull.start()
-        self._watching = asyncio.create_task(self._watch(), name=f"watch:{self.spec.name}")
+        self._watching = asyncio.create_task(
+            self._durable.watch(self._pull.rebind), name=f"watch:{self.spec.name}"
+        )
 
     async def stop(self) -> None:
         if self._watching is not None:
@@ -124,57 +119,9 @@ class BatchConsumer:
         found = []
         if self._pull is None or not self._pull.running:
             found.append(f"consumer {self.spec.name}: its loop is not running")
-        if self._missing is not None:
-            found.append(f"consumer {self.spec.name}: {self._missing}")
+        if self._durable is not None and self._durable.missing is not None:
+            found.append(f"consumer {self.spec.name}: {self._durable.missing}")
         return found
-
-    # -- the durable consumer -----------------------------------------------------------
-
-    async def _bind_durable(self) -> None:
-        """Create the durable consumer, or take up the one there so that what it delivered
-        and nobody acknowledged comes first, in stream order.
-
-        JetStream redelivers an unacknowledged message only when its ack wait (60 s) ends,
-        after newer ones: after a crash, a person's later event would be applied before the
-        earlier one that was in flight. So a durable with unacknowledged messages is made
-        anew from its acknowledgement floor (delete, then create at the next stream
-        sequence; JetStream keeps the messages, its streams retain by limits). Re-reading
-        from the floor is safe: an event applied already is skipped by the inbox, a message
-        answered already is recognised by its position, and a message dead-lettered again
-        carries the same `Nats-Msg-Id` (dropped within the duplicate window). Delivery
-        counts start again, and this relies on one consuming process per service."""
-        assert self._jetstream is not None
-        jetstream, stream, name = self._jetstream, self.spec.stream.name, self.spec.name
-        stream_info = await jetstream.stream_info(stream)
-        try:
-            info = await jetstream.consumer_info(stream, name)
-        except NotFoundError:
-            # Never made, or deleted under us: then from where it was, if the stream is the
-            # same one (a stream made again numbers its messages from 1).
-            same_stream = stream_info.created == self._stream_created
-            start_at = self._ack_floor + 1 if same_stream and self._ack_floor else None
-            created = await jetstream.add_consumer(stream, self.spec.server_config(start_at))
-            if self._stream_created is not None:
-                log.warning("consumer.durable_recreated", consumer=name, start_at=start_at)
-        else:
-            if info.num_ack_pending:
-                start_at = _acknowledged_up_to(info) + 1
-                await jetstream.delete_consumer(stream, name)
-                created = await jetstream.add_consumer(stream, self.spec.server_config(start_at))
-                log.info(
-                    "consumer.resumed_from_ack_floor",
-                    consumer=name,
-                    start_at=start_at,
-                    unacknowledged=info.num_ack_pending,
-                )
-            else:  # keep where it starts; settings such as the ack wait may have changed
-                kept = info.config.opt_start_seq
-                if info.config.deliver_policy != DeliverPolicy.BY_START_SEQUENCE:
-                    kept = None
-                created = await jetstream.add_consumer(stream, self.spec.server_config(kept))
-        self._stream_created = stream_info.created
-        self._ack_floor = _acknowledged_up_to(created)
-        self._missing = None
 
     async def _rebind(self) -> None:
         """Before the loop pulls again after it stopped: let the batch in hand commit, then
@@ -182,30 +129,7 @@ class BatchConsumer:
         was not acknowledged now comes again in stream order."""
         await self._previous_committed()
         self._gate = KeyGate()
-        await self._bind_durable()
-
-    async def _watch(self) -> None:
-        """Every few seconds, ask JetStream whether the stream and the durable consumer are
-        still there (for `/readyz`), and note the acknowledgement floor. A durable someone
-        deleted is made again by the loop, from that floor, once its stream exists."""
-        assert self._jetstream is not None and self._pull is not None
-        stream, name = self.spec.stream.name, self.spec.name
-        while True:
-            await asyncio.sleep(WATCH_SECONDS)
-            try:
-                info = await self._jetstream.consumer_info(stream, name, timeout=WATCH_SECONDS)
-            except NotFoundError as error:
-                self._missing = (
-                    f"stream {stream} does not exist"
-                    if error.err_code == STREAM_NOT_FOUND
-                    else f"durable consumer {name} does not exist on stream {stream}"
-                )
-                self._pull.rebind()
-            except Exception:  # NATS unreachable: the readiness check of the connection says so
-                continue
-            else:
-                self._ack_floor = _acknowledged_up_to(info)
-                self._missing = None
+        await self._durable.bind()
 
     # -- processing ---------------------------------------------------------------------
 
@@ -307,49 +231,9 @@ class BatchConsumer:
             log.warning("consumer.commit_interrupted", error=type(error).__name__)
 
     def _apply_in_one_transaction(self, ready: Sequence[tuple[Msg, CloudEvent[Any]]]) -> None:
-        """Apply what the inbox has not seen; record each event applied by its identity and
-        each one the handler refused by its stream position (`unit_of_work.InboxKey`)."""
-        consumer, handed_over = self.spec.name, 0
         with self._unit_of_work() as uow, _log_context([event for _, event in ready]):
-            delivered = [
-                _Delivery(identity(event), at_position(message.metadata.sequence.stream), event)
-                for message, event in ready
-            ]
-            handled = uow.handled_among(
-                consumer, [key for each in delivered for key in (each.identity, each.position)]
-            )
-            pending = [
-                each
-                for each in delivered
-                if each.identity not in handled and each.position not in handled
-            ]
-            answered: set[InboxKey] = set()
-            while pending:
-                # One copy of an event per call: a later copy in the batch is a duplicate
-                # once the first is applied, and is evaluated afresh if it was refused,
-                # unless it is the same message delivered again (answered once).
-                first, later = _first_copies(pending)
-                returned = self._handler([each.event for each in first], uow) or ()
-                refused = {identity(event) for event in returned}
-                answered.update(each.position for each in first if each.identity in refused)
-                uow.mark_handled(
-                    consumer,
-                    [
-                        each.position if each.identity in refused else each.identity
-                        for each in first
-                    ],
-                )
-                handed_over += len(first)
-                pending = [
-                    each
-                    for each in later
-                    if each.identity in refused and each.position not in answered
-                ]
+            apply_batch(uow, self.spec.name, self._handler, ready)
             uow.commit()
-        if handed_over < len(ready):
-            log.debug(
-                "consumer.duplicates_skipped", consumer=consumer, count=len(ready) - handed_over
-            )
 
     async def _apply_one_by_one(self, ready: list[tuple[Msg, CloudEvent[Any]]]) -> None:
         for message, event in ready:
@@ -430,27 +314,6 @@ class BatchConsumer:
             return
         if self._gate:  # one held back and dead-lettered at its delivery limit, say
             self._gate.forget(message.metadata.sequence.stream)
-
-
-def _acknowledged_up_to(info: ConsumerInfo) -> int:
-    """The stream sequence up to which everything was acknowledged."""
-    return info.ack_floor.stream_seq if info.ack_floor else 0
-
-
-class _Delivery(NamedTuple):
-    identity: InboxKey  # the event's
-    position: InboxKey  # the message's, in its stream
-    event: CloudEvent[Any]
-
-
-def _first_copies(delivered: list[_Delivery]) -> tuple[list[_Delivery], list[_Delivery]]:
-    """The first delivery of each event (by identity), and the later copies."""
-    seen: set[InboxKey] = set()
-    first, later = [], []
-    for each in delivered:
-        (later if each.identity in seen else first).append(each)
-        seen.add(each.identity)
-    return first, later
 
 
 def _sent_on_own_subject(event: CloudEvent[Any], message: Msg) -> bool:
