@@ -74,14 +74,11 @@ class PullLoop:
         await self._subscribe()
         self._task = asyncio.create_task(self._supervise(), name=f"pull:{self._durable}")
 
-    async def stop(self, timeout: float = 15.0) -> None:
+    async def stop(self, timeout: float = 20.0) -> None:
         """Stop asking for more, and hand over what the server has sent already (up to
         `timeout`): nothing is left waiting for its ack wait to end."""
         self._stopping = True
         self._stopped.set()
-        with contextlib.suppress(Exception):  # the connection may be gone
-            # The server sends nothing more to the inbox; what it sent before is queued.
-            await self._subscription.drain()
         try:
             await asyncio.wait_for(self._finish(), timeout)
         except (asyncio.CancelledError, TimeoutError):
@@ -94,13 +91,16 @@ class PullLoop:
     async def _finish(self) -> None:
         if self._task is not None:
             await self._task
-        # A loop waiting to start again leaves them: the next start resumes from the floor.
-        while not self._must_rebind and not self._queue.empty():
-            batch: list[Msg] = []
-            while not self._queue.empty() and len(batch) < self._batch_size:
-                self._take(self._queue.get_nowait(), batch)
+        # No more is asked for, but the requests still open bring what the server sends
+        # them: take it until none is open (or nothing came for a moment), so that nothing
+        # reaches an inbox already left and waits there for its ack wait to end. A loop
+        # waiting to start again leaves them: the next start resumes from the floor.
+        while not self._must_rebind and (self._outstanding > 0 or not self._queue.empty()):
+            batch = await self._next_batch()
             if batch:
                 await self._on_batch(batch)
+            elif self._queue.empty():  # nothing came for a moment
+                return
 
     async def _subscribe(self) -> None:
         self._subscription = await self._connection.subscribe(self._inbox, cb=self._queue.put)
