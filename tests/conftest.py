@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "deploy" / "local"))
 
 from embedded_nats import EmbeddedNats  # noqa: E402
+from ips_shared.contracts import streams  # noqa: E402
+from ips_shared.messaging.streams import declare_streams  # noqa: E402
 
 REQUIRE_POSTGRES = (
     os.environ.get("CI", "").lower() == "true" or os.environ.get("IPS_REQUIRE_POSTGRES") == "1"
@@ -67,11 +69,13 @@ def restartable_nats(tmp_path: Path) -> Iterator[EmbeddedNats]:
 
 @pytest.fixture
 async def jetstream(nats_url: str) -> AsyncIterator[JetStreamContext]:
-    """A JetStream client on a server with no streams left from earlier tests."""
+    """A JetStream client on a server whose streams are new and empty, provisioned as the
+    admin's provisioning step does (services only wait for their streams)."""
     connection = await nats.connect(nats_url)
     js = connection.jetstream()
     for name in await js.streams_info():
         await js.delete_stream(name.config.name)
+    await declare_streams(js, streams.ALL)
     yield js
     await connection.close()
 

@@ -6,7 +6,9 @@ Used by `make run` (data kept under .data/nats across runs) and by the test fixt
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -48,9 +50,16 @@ def nats_server_binary() -> str:
 
 class EmbeddedNats:
     def __init__(
-        self, store_dir: Path, port: int | None = None, log_file: Path | None = None
+        self,
+        store_dir: Path,
+        port: int | None = None,
+        log_file: Path | None = None,
+        access_dir: Path | None = None,
     ) -> None:
+        """With `access_dir` (an `ips-access` folder), clients must present an identity
+        from it, each confined to its permissions; without, the server is open."""
         self.store_dir = store_dir
+        self.access_dir = access_dir
         self.port = port or free_port()
         self.monitor_port = free_port()
         self.log_file = log_file or store_dir / "nats-server.log"
@@ -76,6 +85,8 @@ class EmbeddedNats:
             "--log",
             str(self.log_file),
         ]
+        if self.access_dir is not None:
+            command += ["--config", str(self._write_config(self.access_dir))]
         self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + timeout
         health = f"http://127.0.0.1:{self.monitor_port}/healthz?js-enabled-only=true"
@@ -92,6 +103,21 @@ class EmbeddedNats:
                 time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"nats-server did not become healthy in {timeout}s; see {self.log_file}")
+
+    def _write_config(self, access_dir: Path) -> Path:
+        """The configuration file: the access folder's authorization, and a pid file there
+        so that `ips-access` can ask this server to reload it."""
+        config = self.store_dir / "server.conf"
+        # An include is read relative to the file that includes it.
+        auth = os.path.relpath((access_dir / "auth.conf").resolve(), self.store_dir.resolve())
+        pid = (access_dir / "nats-server.pid").resolve()
+        config.write_text(f'include "{auth}"\npid_file: "{pid}"\n')
+        return config
+
+    def reload(self) -> None:
+        """Re-read the configuration (what `ips-access` triggers by the pid file)."""
+        assert self._process is not None, "not started"
+        self._process.send_signal(signal.SIGHUP)
 
     def stop(self) -> None:
         if self._process is None:

@@ -5,7 +5,12 @@ unless NATS_URL is set, migrates each service's SQLite database under .data/, th
 runs the four services as separate processes, streaming their logs, until Ctrl-C
 stops everything.
 
-Environment: NATS_URL (use that server), IPS_DATA_DIR (default .data), IPS_NATS_PORT
+The embedded server admits only the identities in the access folder (IPS_ACCESS_DIR,
+default .data/access; made on first run by the same code as `ips-access init`), and the
+admin identity provisions the streams.
+
+Environment: NATS_URL (use that server; then set *_NATS_CREDENTIALS if it needs them),
+IPS_DATA_DIR (default .data), IPS_NATS_PORT
 (default 4222, another free port if taken), IPS_HTTP_PORT (first service port, default
 8001; the services take it and the three after it, and the runner refuses to start,
 naming the port, if another program holds one), IPS_LOG_FORMAT (console or json).
@@ -22,13 +27,18 @@ import time
 from pathlib import Path
 
 from embedded_nats import EmbeddedNats, port_is_free
+from ips_shared.auth import DEVELOPMENT_TOKENS, token_entry
+from ips_shared.nats_access import AccessDirectory
 
 SERVICES = ("enrollment", "certification", "notifications", "directory")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-# Local development only: a real deployment configures its own tokens.
-DEVELOPMENT_TOKENS = {"dev-operator": {"role": "operator"}, "dev-trainer": {"role": "trainer"}}
+# Local development only: the tokens are in the repository (`ips_shared.auth`), so a
+# service with ENVIRONMENT=production refuses them. Each is configured under its own name.
+DEVELOPMENT_API_TOKENS = {
+    token: token_entry(token, role) for token, role in DEVELOPMENT_TOKENS.items()
+}
 
 
 def service_env(
@@ -36,7 +46,7 @@ def service_env(
 ) -> dict[str, str]:
     prefix = service.upper() + "_"
     return {
-        prefix + "API_TOKENS": json.dumps(DEVELOPMENT_TOKENS),
+        prefix + "API_TOKENS": json.dumps(DEVELOPMENT_API_TOKENS),
         prefix + "POLICY_FILE": str(ROOT / "deploy" / "policy" / "policy.toml"),
         **os.environ,
         prefix + "DATABASE_URL": f"sqlite:///{data_dir / (service + '.db')}",
@@ -76,10 +86,17 @@ def main() -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     log_format = os.environ.get("IPS_LOG_FORMAT", "console")
     embedded: EmbeddedNats | None = None
+    access: AccessDirectory | None = None
     nats_url = os.environ.get("NATS_URL")
     if not nats_url:
+        # The secure path is the default one: every party gets its own identity on first
+        # run, and the embedded server admits those alone.
+        access = AccessDirectory(Path(os.environ.get("IPS_ACCESS_DIR", data_dir / "access")))
+        access.initialise()
         port = int(os.environ.get("IPS_NATS_PORT", "4222"))
-        embedded = EmbeddedNats(data_dir / "nats", port if port_is_free(port) else None)
+        embedded = EmbeddedNats(
+            data_dir / "nats", port if port_is_free(port) else None, access_dir=access.root
+        )
         embedded.start()
         nats_url = embedded.url
 
@@ -97,16 +114,24 @@ def main() -> int:
             service: service_env(service, nats_url, data_dir, port, log_format)
             for service, port in ports.items()
         }
-        # Migrations run side by side; each service declares the streams it owns as it
-        # starts, and waits for the streams it reads from the others.
-        migrations = [
-            subprocess.Popen(command(service, "migrate"), env=environments[service])
-            for service in SERVICES
-        ]
-        for service, migration in zip(SERVICES, migrations, strict=True):
-            if migration.wait() != 0:
-                print(f"{service}: migrate failed", file=sys.stderr)
-                return 1
+        provision = ["provision"]
+        if access is not None:
+            for service, environment in environments.items():
+                variable = service.upper() + "_NATS_CREDENTIALS"
+                identity = access.credentials_file(f"service/{service}")
+                environment.setdefault(variable, str(identity))
+            provision += ["--nats-credentials", str(access.credentials_file("admin"))]
+        # Migrations run side by side, then the admin identity declares the streams (only it
+        # may); each service waits for the streams it uses as it starts.
+        for step in (["migrate"], provision):
+            running = [
+                subprocess.Popen(command(service, *step), env=environments[service])
+                for service in SERVICES
+            ]
+            for service, process in zip(SERVICES, running, strict=True):
+                if process.wait() != 0:
+                    print(f"{service}: {step[0]} failed", file=sys.stderr)
+                    return 1
         for service in SERVICES:
             # A session of its own: Ctrl-C reaches the runner only, which stops the services
             # before NATS so that they drain cleanly.
@@ -121,7 +146,14 @@ def main() -> int:
             print(
                 f"  {service:<14} http://127.0.0.1:{port}  (/openapi.json, /readyz, /asyncapi.json)"
             )
-        print("  API tokens (unless *_API_TOKENS is set): dev-operator, dev-trainer\n", flush=True)
+        print("  API tokens (unless *_API_TOKENS is set): dev-operator, dev-trainer", flush=True)
+        if access is not None:
+            print(
+                f"  NATS identities in {access.root}; a partner's: `ips-access add"
+                f" partner/<id> --dir {access.root}`",
+                flush=True,
+            )
+        print(flush=True)
 
         while not stopping:
             for service, child in children:

@@ -7,11 +7,14 @@ import getpass
 import json
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
+from pydantic import TypeAdapter, ValidationError
 
+from .auth import Role, TokenName, new_token, token_entry
+from .contracts.credentials import InvalidCredentials, NatsEndpoint, read_credentials
 from .db import migrate
 from .logs import configure_logging
 from .messaging.dead_letter_admin import (
@@ -25,7 +28,7 @@ from .messaging.dead_letter_admin import (
     show_dead_letter,
 )
 from .service import Service
-from .settings import SettingsT, load_settings
+from .settings import SettingsT, load_settings, refuse_unfit_for_production
 
 T = TypeVar("T")
 
@@ -60,14 +63,26 @@ def service_cli(
         migrate(settings().database_url, migrations_dir)
 
     @cli.command("provision")
-    def provision_command() -> None:
+    def provision_command(
+        credentials: Annotated[
+            Path | None,
+            typer.Option(
+                "--nats-credentials",
+                help="The admin identity's credentials file: only it may create streams",
+            ),
+        ] = None,
+    ) -> None:
         """Declare the JetStream streams this service owns (idempotent)."""
-        asyncio.run(bootstrap(settings()).runtime.provision())
+        chosen = settings()
+        if credentials is not None:
+            chosen = chosen.model_copy(update={"nats_credentials": credentials})
+        asyncio.run(bootstrap(chosen).runtime.provision())
 
     @cli.command("serve")
     def serve_command() -> None:
         """Run the service: HTTP API, event consumers and the outbox relay."""
         app_settings = settings()
+        refuse_unfit_for_production(app_settings)
         uvicorn.run(
             bootstrap(app_settings).http_app(),
             host=app_settings.http_host,
@@ -83,11 +98,44 @@ def service_cli(
         document: dict[str, Any] = bootstrap(offline).runtime.asyncapi()
         typer.echo(json.dumps(document, indent=2, sort_keys=True))
 
-    cli.add_typer(dead_letters_cli(name, lambda: settings().nats_url), name="dead-letters")
+    cli.add_typer(dead_letters_cli(name, lambda: settings().nats_endpoint()), name="dead-letters")
+    prefix = str(settings_class.model_config.get("env_prefix", ""))
+    cli.add_typer(token_cli(f"{prefix}API_TOKENS"), name="token")
     return cli
 
 
-def dead_letters_cli(name: str, nats_url: Callable[[], str]) -> typer.Typer:
+def token_cli(variable: str) -> typer.Typer:
+    """`ips-<name> token new`: bearer tokens for the API. The configuration keeps only a
+    token's digest, so the token is printed once and nowhere kept."""
+    app = typer.Typer(help=f"Bearer tokens for the API ({variable} holds their digests).")
+
+    @app.command("new")
+    def new_command(
+        name: Annotated[
+            str, typer.Argument(help="Who holds it, as the audit trail shows (e.g. dana-obh)")
+        ],
+        role: Annotated[Role, typer.Option(help="What it may do")],
+        person_id: Annotated[
+            str | None, typer.Option(help="The one record a person token acts on (role person)")
+        ] = None,
+    ) -> None:
+        """Mint a token: print it (once) and its entry for the configuration."""
+        token = new_token()
+        try:
+            TypeAdapter(TokenName).validate_python(name)
+            entry = token_entry(token, role, person_id)
+        except ValidationError as error:
+            problems = "; ".join(item["msg"] for item in error.errors(include_input=False))
+            raise typer.BadParameter(problems) from None
+        typer.echo(f"The token for {name}, shown only now: hand it over, keep no copy.", err=True)
+        typer.echo(token)
+        typer.echo(f"Its entry in {variable} (a JSON object of such entries):", err=True)
+        typer.echo(json.dumps({name: entry}))
+
+    return app
+
+
+def dead_letters_cli(name: str, service_endpoint: Callable[[], NatsEndpoint]) -> typer.Typer:
     """`ips-<name> dead-letters ...`: what the consumers could not apply, and what to do
     with it. Payloads are printed only by `show --payload`: they may hold personal data."""
     app = typer.Typer(
@@ -100,12 +148,37 @@ def dead_letters_cli(name: str, nats_url: Callable[[], str]) -> typer.Typer:
         None, help="Who does this, for the audit trail (default: the OS user)"
     )
 
+    # A replay publishes on the original subject, which belongs to another party (a
+    # partner's hours, another service's events): only the admin identity may do that.
+    chosen: dict[str, Path] = {}
+
+    def endpoint() -> NatsEndpoint:
+        given = service_endpoint()
+        if "credentials" not in chosen:
+            return given
+        try:
+            return NatsEndpoint(given.url, read_credentials(chosen["credentials"]))
+        except InvalidCredentials as error:
+            raise typer.BadParameter(str(error), param_hint="--nats-credentials") from None
+
     def list_letters(limit: int) -> None:
-        for line in _run(list_dead_letters(nats_url(), name, limit)):
+        for line in _run(list_dead_letters(endpoint(), name, limit)):
             typer.echo(json.dumps(line))
 
     @app.callback(invoke_without_command=True)
-    def default(context: typer.Context, limit: int = limit_option) -> None:
+    def default(
+        context: typer.Context,
+        limit: int = limit_option,
+        credentials: Annotated[
+            Path | None,
+            typer.Option(
+                "--nats-credentials",
+                help="Connect as this identity instead of the service (replays need the admin's)",
+            ),
+        ] = None,
+    ) -> None:
+        if credentials is not None:
+            chosen["credentials"] = credentials
         if context.invoked_subcommand is None:
             list_letters(limit)
 
@@ -120,7 +193,7 @@ def dead_letters_cli(name: str, nats_url: Callable[[], str]) -> typer.Typer:
         payload: bool = typer.Option(False, "--payload", help="Print the payload too"),
     ) -> None:
         """One dead letter: the reason, its headers and where it came from."""
-        shown = _run(show_dead_letter(nats_url(), name, sequence, with_payload=payload))
+        shown = _run(show_dead_letter(endpoint(), name, sequence, with_payload=payload))
         typer.echo(json.dumps(shown, indent=2))
 
     @app.command("replay")
@@ -135,9 +208,9 @@ def dead_letters_cli(name: str, nats_url: Callable[[], str]) -> typer.Typer:
         skips an event applied meanwhile, so a replay is applied once at most."""
         who = _actor(actor)
         if every and sequence is None:
-            replayed, failed = _run(replay_all_dead_letters(nats_url(), name, actor=who))
+            replayed, failed = _run(replay_all_dead_letters(endpoint(), name, actor=who))
         elif sequence is not None and not every:
-            replayed = [_run(replay_dead_letter(nats_url(), name, sequence, actor=who))]
+            replayed = [_run(replay_dead_letter(endpoint(), name, sequence, actor=who))]
             failed = []
         else:
             raise typer.BadParameter("give one dead letter's sequence, or --all")
@@ -158,13 +231,13 @@ def dead_letters_cli(name: str, nats_url: Callable[[], str]) -> typer.Typer:
     ) -> None:
         """Delete a dead letter for good, recording who, when, which letter and why."""
         why = _audit_text(reason, "--reason", 500)
-        _run(discard_dead_letter(nats_url(), name, sequence, actor=_actor(actor), reason=why))
+        _run(discard_dead_letter(endpoint(), name, sequence, actor=_actor(actor), reason=why))
         typer.echo(f"discarded dead letter {sequence}")
 
     @app.command("audit")
     def audit_command(limit: int = limit_option) -> None:
         """The replays and discards (one JSON line each): who, when, which letter, why."""
-        for line in _run(list_audit(nats_url(), name, limit)):
+        for line in _run(list_audit(endpoint(), name, limit)):
             typer.echo(json.dumps(line))
 
     return app

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import (
@@ -34,7 +35,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, ExceptionContext, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
@@ -63,13 +64,19 @@ def utcnow() -> datetime:
 
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine whose errors carry no values: SQLAlchemy leaves the bound parameters out
+    of its messages (`hide_parameters`), and PostgreSQL's own detail is dropped too
+    (`_driver_errors_without_values`)."""
     parsed = make_url(url)
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "postgresql":
         # psycopg prepares a statement after a few runs, and PostgreSQL may then keep a
         # generic plan made while a table was nearly empty (a sequential scan of the inbox
         # for every id in a batch, say). Batch statements are few and large: plan each run.
         options = {"options": "-c plan_cache_mode=force_custom_plan"}
-        return create_engine(url, pool_pre_ping=True, connect_args=options, **kwargs)
+        engine = create_engine(url, pool_pre_ping=True, connect_args=options, **kwargs)
+        event.listen(engine, "handle_error", _driver_errors_without_values)
+        return engine
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kwargs)
 
@@ -96,6 +103,32 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _driver_errors_without_values(context: ExceptionContext) -> None:
+    original = context.original_exception
+    if isinstance(original, psycopg.Error) and context.sqlalchemy_exception is not None:
+        safe = _without_values(original)
+        kind = f"{type(original).__module__}.{type(original).__name__}"
+        context.sqlalchemy_exception.args = (f"({kind}) {safe}",)
+
+
+def _without_values(error: psycopg.Error) -> str:
+    """PostgreSQL's message for a failed statement goes on with lines that quote values
+    (`DETAIL:  Key (name)=(...) already exists`, `Failing row contains (...)`, the row a
+    COPY was at), which `hide_parameters` does not reach. Keep the first line, which names
+    constraints, tables and columns; for a data exception (SQLSTATE class 22, where that
+    line may quote the input: `invalid input syntax for type integer: "..."`) only its
+    code. Changes the error's message in place, so a traceback of the chain shows no
+    more, and returns it."""
+    if not error.sqlstate:
+        return str(error)  # not from the server (a connection failure, say): no values
+    if error.sqlstate.startswith("22"):
+        safe = f"data exception, SQLSTATE {error.sqlstate}"
+    else:
+        safe = error.diag.message_primary or f"SQLSTATE {error.sqlstate}"
+    error.args = (safe,)
+    return safe
 
 
 def member_of(column: Any, values: Collection[Any], dialect: str) -> ColumnElement[bool]:
@@ -132,9 +165,17 @@ def bulk_insert(connection: Connection, model: Any, rows: Sequence[Mapping[str, 
         )
         return
     statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
-    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
-        for values in converted:
-            copy.write_row(values)
+    try:
+        with (
+            connection.connection.driver_connection.cursor() as cursor,
+            cursor.copy(statement) as copy,
+        ):
+            for values in converted:
+                copy.write_row(values)
+    except psycopg.Error as error:
+        # Past SQLAlchemy, so not seen by its error hook; its CONTEXT line quotes the row.
+        _without_values(error)
+        raise
 
 
 def _converted(

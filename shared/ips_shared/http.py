@@ -10,7 +10,6 @@ the fields and never echo the values sent."""
 from __future__ import annotations
 
 import contextlib
-import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -22,9 +21,11 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import errors
-from .auth import Principal, Role
+from .auth import ApiToken, Principal, Role, principal_of, principals_by_digest
+from .http_audit import install_audit_trail
 from .http_limits import BodyLimit, SecurityHeaders
 from .messaging.causation import CORRELATION_HEADER, chain_of_request, within
+from .rate_limits import RateLimits, client_of, rate_limits_of, too_many_requests
 
 if TYPE_CHECKING:
     from .runtime import ServiceRuntime
@@ -62,6 +63,10 @@ def http_app(runtime: ServiceRuntime, *routers: APIRouter) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+    )
+    app.state.rate_limits = RateLimits(
+        failed_authentication=runtime.settings.auth_failure_limit,
+        public=runtime.settings.public_rate_limit,
     )
 
     @app.middleware("http")
@@ -104,6 +109,9 @@ def http_app(runtime: ServiceRuntime, *routers: APIRouter) -> FastAPI:
     # the security headers too.
     app.add_middleware(BodyLimit, max_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    if runtime.audit is not None:  # last, so outermost: it sees the guards' refusals too
+        operators = require(bearer_principal(runtime.settings.api_tokens), Role.OPERATOR)
+        install_audit_trail(app, runtime.engine, runtime.audit, operators)
     return app
 
 
@@ -152,21 +160,34 @@ def install_error_envelope(app: FastAPI) -> None:
 # -- who asks ------------------------------------------------------------------------
 
 
-def _unauthorized(detail: str) -> HTTPException:
+def _unauthorized(detail: str, request: Request) -> HTTPException:
+    # Counted for the caller's address: past the limit, `bearer_principal` answers 429.
+    rate_limits_of(request).failed_authentication.count(client_of(request))
     return HTTPException(
         401, {"code": "unauthorized", "detail": detail}, {"WWW-Authenticate": "Bearer"}
     )
 
 
-def bearer_principal(tokens: Mapping[str, Principal]) -> Callable[[Request], Principal]:
+def bearer_principal(
+    tokens: Mapping[str, ApiToken | Mapping[str, str]],
+) -> Callable[[Request], Principal]:
+    """A dependency: the principal whose token the request bears (`Authorization: Bearer`).
+    A client address with too many failed attempts is answered 429 before its token is
+    looked at, so guessing tokens is slow; successful calls are not counted."""
+    principals = principals_by_digest(tokens)
+
     def principal(request: Request) -> Principal:
+        failures = rate_limits_of(request).failed_authentication
+        if (retry_after := failures.wait_before_next(client_of(request))) is not None:
+            raise too_many_requests(retry_after, "Too many failed authentications.")
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
-            raise _unauthorized("A bearer token is required.")
-        for known, who in tokens.items():
-            if hmac.compare_digest(known.encode(), token.encode()):
-                return who
-        raise _unauthorized("The token is not recognised.")
+            raise _unauthorized("A bearer token is required.", request)
+        who = principal_of(token, principals)
+        if who is None:
+            raise _unauthorized("The token is not recognised.", request)
+        request.state.principal = who  # who asked, for the audit trail
+        return who
 
     return principal
 

@@ -14,6 +14,7 @@ from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
 from sqlalchemy import text
 
+from .audit import AuditColumns
 from .contracts import asyncapi, streams
 from .contracts.envelope import EventPayload
 from .db import create_db_engine
@@ -38,6 +39,7 @@ class ServiceRuntime:
         *,
         outbox: type[OutboxColumns],
         inbox: type[InboxColumns],
+        audit: type[AuditColumns] | None = None,
         version: str = "0.1.0",
         description: str = "",
     ) -> None:
@@ -48,10 +50,14 @@ class ServiceRuntime:
         self.engine = create_db_engine(settings.database_url)
         self._outbox = outbox
         self._inbox = inbox
+        self.audit = audit  # the service's audit trail table; None keeps no trail
         # FastStream holds the connection (reconnects, draining on stop). Its lines per
         # message stay at DEBUG: consumers log batches and failures with event ids.
+        endpoint = settings.nats_endpoint()
+        self.identity = endpoint.credentials.identity if endpoint.credentials else None
         self.broker = NatsBroker(
-            settings.nats_url,
+            endpoint.url,
+            **endpoint.connect_options(),
             logger=logging.getLogger(f"ips.{name}.broker"),
             log_level=logging.DEBUG,
             graceful_timeout=15.0,
@@ -120,6 +126,10 @@ class ServiceRuntime:
         """Name the events this service emits (through its outbox), for its AsyncAPI."""
         self._published.extend(events)
 
+    @property
+    def published_events(self) -> tuple[type[EventPayload], ...]:
+        return tuple(self._published)
+
     def jetstream(self) -> JetStreamContext:
         if self._jetstream is None:
             self._jetstream = self.broker.connection.jetstream()
@@ -128,7 +138,9 @@ class ServiceRuntime:
     # -- lifecycle -----------------------------------------------------------------------
 
     async def provision(self) -> None:
-        """Declare the streams this service owns (also done at every start)."""
+        """Declare the streams this service owns. Creating and changing streams is the
+        admin identity's alone: run with `--nats-credentials` the admin's file, once per
+        deployment (the service waits for its streams as it starts)."""
         await self.broker.connect()
         try:
             await declare_streams(self.jetstream(), streams.owned_by(self.name))
@@ -137,13 +149,9 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         await self.broker.connect()
-        await declare_streams(self.jetstream(), streams.owned_by(self.name))
-        consumed = {c.spec.stream.name: c.spec.stream for c in self.consumers}
-        await wait_for_streams(
-            self.jetstream(),
-            [spec for spec in consumed.values() if spec.owner != self.name],
-            self.settings.stream_wait_seconds,
-        )
+        used = {spec.name: spec for spec in streams.owned_by(self.name)}
+        used.update({c.spec.stream.name: c.spec.stream for c in self.consumers})
+        await wait_for_streams(self.jetstream(), used.values(), self.settings.stream_wait_seconds)
         for consumer in self.consumers:
             await consumer.start()
         self._worker_tasks = [

@@ -9,11 +9,44 @@ from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from limits import parse as parse_rate_limit
 from pydantic import AfterValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .auth import Principal
+from .auth import COMMITTED_TOKEN_DIGESTS, ApiTokens
+from .contracts.credentials import (
+    InvalidCredentials,
+    NatsEndpoint,
+    read_credentials,
+)
 from .logs import LogFormat
+
+
+def valid_rate_limit(value: str) -> str:
+    """A validator: a limit in the `limits` notation ("10/minute", "100 per hour") that
+    allows at least one call."""
+    try:
+        item = parse_rate_limit(value)
+    except ValueError:
+        raise ValueError(
+            f"not a rate limit: {value!r} (write N/second, N/minute, N per 10 minutes...)"
+        ) from None
+    if item.amount < 1:
+        raise ValueError("a rate limit allows at least 1 call")
+    return value
+
+
+RateLimitText = Annotated[str, AfterValidator(valid_rate_limit)]
+
+
+def readable_credentials(path: Path | None) -> Path | None:
+    """A validator: the credentials file reads as one (the error never shows its content)."""
+    if path is not None:
+        try:
+            read_credentials(path)
+        except InvalidCredentials as error:
+            raise ValueError(str(error)) from None
+    return path
 
 
 class ServiceSettings(BaseSettings):
@@ -25,6 +58,11 @@ class ServiceSettings(BaseSettings):
         min_length=1, description="SQLAlchemy URL of the service's own database"
     )
     nats_url: str = Field(default="nats://127.0.0.1:4222", pattern=r"^(nats|tls)://")
+    nats_credentials: Annotated[Path | None, AfterValidator(readable_credentials)] = Field(
+        default=None,
+        description="The service's own NATS credentials file (from `ips-access`); none on an"
+        " open server",
+    )
     http_host: str = "127.0.0.1"
     http_port: int = Field(ge=1, le=65535)
     log_format: LogFormat = "json"
@@ -37,8 +75,20 @@ class ServiceSettings(BaseSettings):
         min_length=1,
         description="Delay before redelivery after the 1st, 2nd, ... failure (last one repeats)",
     )
-    api_tokens: dict[str, Principal] = Field(
-        default_factory=dict, description="JSON: token -> {role, person_id?}", repr=False
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="production refuses to serve with no API token or a committed one",
+    )
+    api_tokens: ApiTokens = Field(
+        default_factory=dict,
+        description="JSON: token name -> {sha256 (hex digest of the token), role, person_id?}",
+    )
+    auth_failure_limit: RateLimitText = Field(
+        default="10/minute",
+        description="Failed authentications per client address; beyond it every call gets 429",
+    )
+    public_rate_limit: RateLimitText = Field(
+        default="60/minute", description="Calls per client address to a public endpoint"
     )
     max_body_bytes: int = Field(
         default=1_048_576, ge=1, description="Largest request body accepted; larger ones get 413"
@@ -46,6 +96,10 @@ class ServiceSettings(BaseSettings):
     stream_wait_seconds: float = Field(
         default=60.0, ge=0, description="How long to wait at start for streams other services own"
     )
+
+    def nats_endpoint(self) -> NatsEndpoint:
+        credentials = read_credentials(self.nats_credentials) if self.nats_credentials else None
+        return NatsEndpoint(self.nats_url, credentials)
 
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
@@ -63,6 +117,40 @@ def load_settings(settings_class: type[SettingsT]) -> SettingsT:
             lines.append(f"  {variable}: {problem['msg']}")
         print("\n".join(lines), file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def production_problems(settings: ServiceSettings) -> list[tuple[str, str]]:
+    """(setting, problem) pairs that make these settings unfit to serve in production."""
+    if settings.environment != "production":
+        return []
+    if not settings.api_tokens:
+        return [("api_tokens", "no token is configured: every API call would be refused")]
+    committed = [
+        name
+        for name, token in settings.api_tokens.items()
+        if token.sha256 in COMMITTED_TOKEN_DIGESTS
+    ]
+    if committed:
+        return [
+            (
+                "api_tokens",
+                f"{', '.join(sorted(committed))}: a development token, published in the"
+                " repository; mint one with `token new`",
+            )
+        ]
+    return []
+
+
+def refuse_unfit_for_production(settings: ServiceSettings) -> None:
+    """Before serving: stop the process, as `load_settings` does, naming each variable."""
+    problems = production_problems(settings)
+    if not problems:
+        return
+    prefix = type(settings).model_config.get("env_prefix", "")
+    lines = [f"{type(settings).__name__}: unfit for {prefix}ENVIRONMENT=production:"]
+    lines += [f"  {prefix}{setting.upper()}: {problem}" for setting, problem in problems]
+    print("\n".join(lines), file=sys.stderr)
+    raise SystemExit(2)
 
 
 def known_time_zone(value: str) -> str:

@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import nats
+import nats.errors
 import pytest
 
 from embedded_nats import free_port, port_is_free
+from ips_shared.contracts.credentials import read_credentials
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("enrollment", "certification", "notifications", "directory")
@@ -66,8 +68,12 @@ def post(url: str, body: dict[str, object], token: str = OPERATOR) -> Any:
         return json.loads(answer.read())
 
 
-async def training_completed_on_stream(nats_port: str) -> dict[str, Any] | None:
-    connection = await nats.connect(f"nats://127.0.0.1:{nats_port}")
+async def training_completed_on_stream(nats_port: str, admin: Path) -> dict[str, Any] | None:
+    """Read as the admin identity: the embedded server admits no one without credentials."""
+    url = f"nats://127.0.0.1:{nats_port}"
+    with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+        await nats.connect(url, allow_reconnect=False)
+    connection = await nats.connect(url, **read_credentials(admin).connect_options())
     try:
         js = connection.jetstream()
         for _ in range(100):
@@ -206,7 +212,8 @@ def test_the_runner_starts_everything_and_an_application_reaches_notifications(
             return rows == [(person, "application_received", application["application_id"])]
 
         wait_for(confirmation_due, timeout=30, what="the confirmation to become due")
-        completed = asyncio.run(training_completed_on_stream(environment["IPS_NATS_PORT"]))
+        admin = tmp_path / "data" / "access" / "identities" / "admin.creds"
+        completed = asyncio.run(training_completed_on_stream(environment["IPS_NATS_PORT"], admin))
         assert completed == {
             "person_id": person,
             "cohort_id": cohort,

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from embedded_nats import EmbeddedNats, free_port
+from ips_shared.auth import Role, token_entry
 
 BIN = Path(sys.executable).parent
 OPERATOR_TOKEN = "fault-operator"
@@ -51,7 +52,9 @@ class ServiceProcess:
             prefix + "DATABASE_URL": database_url,
             prefix + "NATS_URL": nats_url,
             prefix + "HTTP_PORT": str(self.port),
-            prefix + "API_TOKENS": json.dumps({OPERATOR_TOKEN: {"role": "operator"}}),
+            prefix + "API_TOKENS": json.dumps(
+                {OPERATOR_TOKEN: token_entry(OPERATOR_TOKEN, Role.OPERATOR)}
+            ),
             prefix + "LOG_FORMAT": "json",
             **{prefix + key.upper(): value for key, value in (settings or {}).items()},
         }
@@ -185,7 +188,10 @@ class System:
         return process
 
     async def migrate(self, services: Sequence[ServiceProcess]) -> None:
+        """Migrate the databases, then declare the streams (on this open server any client
+        may; on a secured one, only the admin identity)."""
         await asyncio.gather(*(asyncio.to_thread(service.run, "migrate") for service in services))
+        await asyncio.gather(*(asyncio.to_thread(service.run, "provision") for service in services))
 
     async def start(self, services: Sequence[ServiceProcess]) -> None:
         for service in services:

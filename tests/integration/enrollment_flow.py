@@ -7,8 +7,14 @@ from typing import Any
 
 import httpx
 
+from ips_shared.auth import Role, token_entry
+
 OPERATOR, TRAINER = "op-token", "trainer-token"
-TOKENS = {OPERATOR: {"role": "operator"}, TRAINER: {"role": "trainer"}}
+# Configured as a deployment configures them: by name, with the digest only.
+TOKENS = {
+    OPERATOR: token_entry(OPERATOR, Role.OPERATOR),
+    TRAINER: token_entry(TRAINER, Role.TRAINER),
+}
 
 
 def person_token(person_id: str) -> str:

@@ -137,8 +137,9 @@ async def running(runtime: ServiceRuntime) -> AsyncIterator[ServiceRuntime]:
         await runtime.stop()
 
 
-async def provision_enrollment_stream(js: JetStreamContext) -> None:
-    await declare_streams(js, [streams.ENROLLMENT])
+async def provision_streams(js: JetStreamContext) -> None:
+    """What the admin's provisioning step does: every stream (services only wait for them)."""
+    await declare_streams(js, streams.ALL)
 
 
 async def publish(

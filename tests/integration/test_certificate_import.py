@@ -22,6 +22,7 @@ from ips_certification.entrypoints.cli import cli
 from ips_certification.handlers.ledger import record_hours
 from ips_certification.handlers.standing import register_trained
 from ips_certification.settings import CertificationSettings
+from ips_shared.auth import Role, token_entry
 from ips_shared.contracts.events import CertificationStatus, HoursCategory
 
 from .harness import migrate_service, rows
@@ -46,7 +47,7 @@ def clock_on(day: date) -> Callable[[], datetime]:
     return lambda: datetime.combine(day, time(9), tzinfo=ZONE)
 
 
-OPERATOR = {"op": {"role": "operator", "name": "Dana at OBH"}}
+OPERATOR = {"Dana at OBH": token_entry("op", Role.OPERATOR)}
 
 
 def settings(database_url: str) -> CertificationSettings:

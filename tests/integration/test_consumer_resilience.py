@@ -44,7 +44,7 @@ from .harness import (
     effects,
     eventually,
     migrate_service,
-    provision_enrollment_stream,
+    provision_streams,
     publish,
     publish_raw,
     rows,
@@ -91,7 +91,7 @@ async def readyz(client: httpx.AsyncClient) -> tuple[int, dict[str, Any]]:
 async def test_poison_messages_are_dead_lettered_and_the_consumer_goes_on(
     jetstream: JetStreamContext, database_url: str, nats_url: str
 ) -> None:
-    await provision_enrollment_stream(jetstream)
+    await provision_streams(jetstream)
     runtime = build_runtime(database_url, nats_url, Behaviour())
     async with running(runtime):
         for body in POISON:
@@ -185,7 +185,7 @@ async def test_a_loop_that_dies_is_logged_started_again_and_keeps_order(
     restore_logging: None,
 ) -> None:
     configure_logging("notifications", "json")
-    await provision_enrollment_stream(jetstream)
+    await provision_streams(jetstream)
     runtime = build_runtime(database_url, nats_url, Behaviour())
     [consumer] = runtime.consumers
     handle_batch, calls = consumer.handle_batch, 0
@@ -219,7 +219,7 @@ async def test_a_loop_that_dies_is_logged_started_again_and_keeps_order(
 async def test_readyz_says_when_a_consumer_loop_is_not_running(
     jetstream: JetStreamContext, database_url: str, nats_url: str
 ) -> None:
-    await provision_enrollment_stream(jetstream)
+    await provision_streams(jetstream)
     runtime = build_runtime(database_url, nats_url, Behaviour())
     async with serving(runtime) as client:
         assert await readyz(client) == (200, {"ready": True, "nats": True, "database": True})
@@ -234,7 +234,7 @@ async def test_readyz_says_when_a_consumer_loop_is_not_running(
 async def test_a_deleted_durable_consumer_is_made_again(
     jetstream: JetStreamContext, database_url: str, nats_url: str
 ) -> None:
-    await provision_enrollment_stream(jetstream)
+    await provision_streams(jetstream)
     runtime = build_runtime(database_url, nats_url, Behaviour())
     async with serving(runtime) as client:
         before = [attendance("p-1", day) for day in (1, 2, 3)]
@@ -254,7 +254,7 @@ async def test_a_deleted_durable_consumer_is_made_again(
 async def test_readyz_says_when_a_stream_is_gone_and_recovers_when_it_is_back(
     jetstream: JetStreamContext, database_url: str, nats_url: str
 ) -> None:
-    await provision_enrollment_stream(jetstream)
+    await provision_streams(jetstream)
     runtime = build_runtime(database_url, nats_url, Behaviour())
     async with serving(runtime) as client:
         await publish(jetstream, attendance("p-1", 1))
@@ -268,7 +268,7 @@ async def test_readyz_says_when_a_stream_is_gone_and_recovers_when_it_is_back(
         _, body = await readyz(client)
         assert f"consumer {CONSUMER}: stream ENROLLMENT does not exist" in body["problems"]
 
-        await provision_enrollment_stream(jetstream)  # its owner declares it again
+        await provision_streams(jetstream)  # its owner declares it again
         again = attendance("p-2", 1)  # sequence 1 of the new stream
 
         async def published() -> bool:
@@ -307,7 +307,7 @@ class DiesWhileApplying(Behaviour):
 async def test_per_person_order_holds_across_a_crash(
     jetstream: JetStreamContext, database_url: str, nats_url: str
 ) -> None:
-    await provision_enrollment_stream(jetstream)
+    await provision_streams(jetstream)
     earlier, later = attendance("p-1", 1), attendance("p-1", 2)
     first_life = DiesWhileApplying(victim=earlier.id)
     crashed = build_runtime(database_url, nats_url, first_life)

@@ -49,7 +49,7 @@ from .harness import (
     effects,
     eventually,
     migrate_service,
-    provision_enrollment_stream,
+    provision_streams,
     publish,
     rows,
     running,
@@ -117,7 +117,7 @@ async def _last_sequence_is(js: JetStreamContext, sequence: int) -> bool:
 async def consuming(
     jetstream: JetStreamContext, nats_url: str, tmp_path: Path
 ) -> AsyncIterator[Consuming]:
-    await provision_enrollment_stream(jetstream)
+    await provision_streams(jetstream)
     behaviour = Behaviour()
     runtime = build_runtime(f"sqlite:///{tmp_path / 'harness.db'}", nats_url, behaviour)
     async with running(runtime):

@@ -15,6 +15,7 @@ from nats.js import JetStreamContext
 from ips_enrollment.bootstrap import bootstrap
 from ips_enrollment.db import tables
 from ips_enrollment.settings import EnrollmentSettings
+from ips_shared.auth import Role, token_entry
 from ips_shared.contracts.envelope import MSG_ID_HEADER
 
 from .enrollment_flow import OPERATOR, TOKENS, TRAINER, Enrollment, person_token
@@ -32,7 +33,7 @@ async def enrollment(
     jetstream: JetStreamContext, database_url: str, nats_url: str
 ) -> AsyncIterator[Enrollment]:
     migrate_service(database_url, tables)
-    tokens = {**TOKENS, person_token(SELF): {"role": "person", "person_id": SELF}}
+    tokens = {**TOKENS, person_token(SELF): token_entry(person_token(SELF), Role.PERSON, SELF)}
     app = bootstrap(
         EnrollmentSettings(
             database_url=database_url, nats_url=nats_url, relay_poll_seconds=0.05, api_tokens=tokens

@@ -17,6 +17,7 @@ from ips_certification.bootstrap import bootstrap
 from ips_certification.db import tables
 from ips_certification.db.tables import HoursEntry, HoursRejection
 from ips_certification.settings import CertificationSettings
+from ips_shared.auth import Role, token_entry
 from ips_shared.contracts import streams
 from ips_shared.contracts.envelope import MSG_ID_HEADER, CloudEvent
 from ips_shared.contracts.events import HoursCategory, HoursLogged, TrainingCompleted
@@ -57,10 +58,10 @@ async def send(js: JetStreamContext, event: CloudEvent[Any], subject: str | None
     )
 
 
-TOKENS = {
-    "op": {"role": "operator", "name": "Dana at OBH"},
-    "trainer": {"role": "trainer"},
-    "p1": {"role": "person", "person_id": "p-1"},
+TOKENS = {  # name -> the entry of the token that follows "Bearer "
+    "Dana at OBH": token_entry("op", Role.OPERATOR),
+    "trainer": token_entry("trainer", Role.TRAINER),
+    "p1": token_entry("p1", Role.PERSON, "p-1"),
 }
 
 

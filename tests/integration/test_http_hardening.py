@@ -1,6 +1,7 @@
 """The HTTP guards every service wears, tried on enrollment's real app: a body over the
 limit is refused before it is parsed or the caller is authenticated, every answer carries
-security headers, and no page loads a script from elsewhere."""
+security headers, no page loads a script from elsewhere, and a client that fails to
+authenticate too often is held back."""
 
 from __future__ import annotations
 
@@ -24,10 +25,14 @@ CHUNK = 64 * 1024
 
 
 @asynccontextmanager
-async def enrollment(database_url: str, nats_url: str) -> AsyncIterator[tuple[FastAPI, Any]]:
+async def enrollment(
+    database_url: str, nats_url: str, **settings: Any
+) -> AsyncIterator[tuple[FastAPI, Any]]:
     migrate_service(database_url, tables)
     app = bootstrap(
-        EnrollmentSettings(database_url=database_url, nats_url=nats_url, api_tokens=TOKENS)
+        EnrollmentSettings(
+            database_url=database_url, nats_url=nats_url, api_tokens=TOKENS, **settings
+        )
     ).http_app()
     async with (
         app.router.lifespan_context(app),
@@ -174,3 +179,23 @@ async def test_no_page_loads_a_script_from_elsewhere_and_the_openapi_document_st
             assert page.status_code == 404, path
             assert "<script" not in page.text
             assert "cdn.jsdelivr.net" not in page.text
+
+
+async def test_a_client_failing_to_authenticate_too_often_is_answered_429_for_a_while(
+    jetstream: JetStreamContext, database_url: str, nats_url: str
+) -> None:
+    async with enrollment(database_url, nats_url, auth_failure_limit="3/minute") as (_, client):
+        operator = {"authorization": f"Bearer {OPERATOR}"}
+        for _ in range(5):  # successful calls are not counted
+            assert (await client.get("/people/nobody", headers=operator)).status_code == 404
+        wrong = {"authorization": "Bearer not-a-token"}
+        assert [(await client.get("/people/x", headers=wrong)).status_code for _ in range(3)] == [
+            401
+        ] * 3
+
+        held_back = await client.get("/people/nobody", headers=operator)
+        assert held_back.status_code == 429
+        assert held_back.json()["code"] == "too_many_requests"
+        assert 1 <= int(held_back.headers["retry-after"]) <= 60
+        assert held_back.headers["x-content-type-options"] == "nosniff"
+        assert (await client.get("/healthz")).status_code == 200

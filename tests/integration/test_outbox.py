@@ -21,7 +21,7 @@ from .harness import (
     attendance,
     build_runtime,
     eventually,
-    provision_enrollment_stream,
+    provision_streams,
     running,
 )
 
@@ -69,7 +69,7 @@ async def test_events_written_while_nats_is_down_are_published_once_it_returns(
     restartable_nats: EmbeddedNats, database_url: str
 ) -> None:
     connection = await nats.connect(restartable_nats.url)
-    await provision_enrollment_stream(connection.jetstream())
+    await provision_streams(connection.jetstream())
     await connection.close()
     runtime = build_runtime(database_url, restartable_nats.url)
     async with running(runtime):
@@ -104,7 +104,7 @@ async def test_concurrent_relays_on_postgresql_publish_each_row_once(
 ) -> None:
     """SQLite allows one writer, so there one relay per database is the design."""
     database_url = postgresql_database_url
-    await provision_enrollment_stream(jetstream)
+    await provision_streams(jetstream)
     runtime = build_runtime(database_url, nats_url)
     ids = emit_attendance(runtime, 300)
     counting = CountingJetStream(jetstream)

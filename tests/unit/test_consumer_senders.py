@@ -42,10 +42,11 @@ def test_an_internal_event_is_accepted_from_the_stream_owner_only(source, accept
         ("service/enrollment", False),
         ("partners/smhc", False),
         ("partner", False),
-        ("obh/dana", False),
+        ("obh/dana", True),
+        ("obhx/dana", False),
     ],
 )
-def test_hours_are_accepted_from_partners_and_trainers_only(source, accepted):
+def test_hours_are_accepted_from_partners_trainers_and_obh_staff_only(source, accepted):
     ledger = spec(streams.HOURS, subjects.HOURS_LOGGED_ALL)
 
     assert ledger.may_send(source) is accepted

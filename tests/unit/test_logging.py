@@ -4,8 +4,11 @@ from datetime import datetime
 
 import pytest
 import structlog
+from pydantic import BaseModel, Field, ValidationError
 
-from ips_shared.logs import configure_logging
+from ips_shared.logs import configure_logging, describe_error
+
+SECRET = "Zebulon-Secret"  # a value no log line may show (so never in a line that raises)
 
 
 @pytest.fixture(autouse=True)
@@ -103,17 +106,72 @@ def test_standard_library_lines_carry_bound_context_variables(capsys):
     assert entry["service"] == "certification"
 
 
-def test_an_exception_is_rendered_inside_the_json_line(capsys):
+def test_an_exception_is_rendered_inside_the_json_line_by_type_and_place_not_message(capsys):
     configure_logging("enrollment", "json")
 
     try:
-        raise RuntimeError("database unavailable")
+        raise RuntimeError(f"no room for {SECRET}")
     except RuntimeError:
         structlog.get_logger("ips.test").exception("request.failed")
     (entry,) = json_lines(capsys.readouterr().err)
 
     assert entry["level"] == "error"
-    assert "RuntimeError: database unavailable" in entry["exception"]
+    assert entry["exception"].startswith("Traceback (most recent call last):")
+    assert "test_logging.py" in entry["exception"]
+    assert entry["exception"].endswith("\nRuntimeError")
+    assert "Zebulon" not in entry["exception"]
+
+
+class Person(BaseModel):
+    name: str = Field(max_length=5)
+    day: int = Field(le=8)
+
+
+def raise_chained_errors_quoting(value: str) -> None:
+    """A validation error (whose message quotes input), handled by raising another, whose
+    cause is a third: every link of the chain names the value."""
+    try:
+        try:
+            Person(name=value, day=value)  # type: ignore[arg-type]
+        except ValidationError as invalid:
+            raise LookupError(f"no {value}") from invalid
+    except LookupError:
+        # Raised while handling that one, not from it: the other kind of link.
+        raise KeyError(value)  # noqa: B904
+
+
+@pytest.mark.parametrize("log_format", ["json", "console"])
+def test_no_exception_message_of_a_chain_reaches_the_log_in_either_format(capsys, log_format):
+    configure_logging("certification", log_format)
+
+    try:
+        raise_chained_errors_quoting(SECRET)
+    except KeyError:
+        structlog.get_logger("ips.test").exception("structlog.line")
+        logging.getLogger("uvicorn.error").exception("standard.line")
+    err = capsys.readouterr().err
+
+    assert "Zebulon" not in err
+    assert err.count("During handling of the above exception") == 2
+    assert err.count("The above exception was the direct cause") == 2
+    # What failed stays readable: types, places, and a validation error's fields and rules.
+    assert "LookupError" in err and "KeyError" in err
+    assert "name: String should have at most 5 characters" in err
+    assert "day: Input should be a valid integer" in err
+    assert "raise_chained_errors_quoting" in err
+
+
+def test_a_described_error_names_types_and_fields_never_values():
+    try:
+        Person(name=SECRET, day=9)
+    except ValidationError as invalid:
+        described = describe_error(invalid)
+
+    assert described == (
+        "validation failed: name: String should have at most 5 characters;"
+        " day: Input should be less than or equal to 8"
+    )
+    assert describe_error(ValueError(SECRET)) == "ValueError"
 
 
 def test_lines_below_the_configured_level_are_dropped(capsys):

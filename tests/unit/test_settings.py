@@ -1,3 +1,4 @@
+import json
 import os
 from pathlib import Path
 
@@ -7,6 +8,7 @@ from ips_certification.settings import CertificationSettings
 from ips_directory.settings import DirectorySettings
 from ips_enrollment.settings import EnrollmentSettings
 from ips_notifications.settings import NotificationsSettings
+from ips_shared.auth import token_digest
 from ips_shared.settings import load_settings
 
 POLICY_FILE = Path(__file__).resolve().parents[2] / "deploy" / "policy" / "policy.toml"
@@ -85,11 +87,23 @@ def test_an_invalid_policy_names_the_policy_variable_and_the_problem(monkeypatch
 
 def test_a_person_token_without_its_person_names_the_tokens_variable(monkeypatch, capsys):
     monkeypatch.setenv("ENROLLMENT_DATABASE_URL", "sqlite://")
-    monkeypatch.setenv("ENROLLMENT_API_TOKENS", '{"secret": {"role": "person"}}')
+    entry = {"sha256": token_digest("a-token"), "role": "person"}
+    monkeypatch.setenv("ENROLLMENT_API_TOKENS", json.dumps({"peer": entry}))
 
     lines = expect_exit_naming(capsys, EnrollmentSettings, "ENROLLMENT_API_TOKENS")
 
-    assert "secret" not in "\n".join(lines)
+    assert "person_id" in "\n".join(lines)
+
+
+def test_a_token_configured_in_plain_text_is_refused_without_showing_it(monkeypatch, capsys):
+    """The format before tokens were hashed: the key was the token itself."""
+    monkeypatch.setenv("ENROLLMENT_DATABASE_URL", "sqlite://")
+    monkeypatch.setenv("ENROLLMENT_API_TOKENS", '{"Plain-Secret-42": {"role": "operator"}}')
+
+    lines = expect_exit_naming(capsys, EnrollmentSettings, "ENROLLMENT_API_TOKENS")
+
+    assert "sha256" in "\n".join(lines)
+    assert "plain-secret-42" not in "\n".join(lines).lower()
 
 
 def test_every_bad_variable_is_named_at_once(monkeypatch, capsys):
@@ -114,7 +128,10 @@ def test_valid_environment_loads_the_settings(monkeypatch, capsys):
     monkeypatch.setenv("ENROLLMENT_DATABASE_URL", "postgresql+psycopg://u@db/enrollment")
     monkeypatch.setenv("ENROLLMENT_HTTP_PORT", "9001")
     monkeypatch.setenv("ENROLLMENT_POLICY_FILE", str(POLICY_FILE))
-    monkeypatch.setenv("ENROLLMENT_API_TOKENS", '{"t1": {"role": "person", "person_id": "p-1"}}')
+    monkeypatch.setenv(
+        "ENROLLMENT_API_TOKENS",
+        json.dumps({"t1": {"sha256": token_digest("t"), "role": "person", "person_id": "p-1"}}),
+    )
     monkeypatch.setenv("ENROLLMENT_LOG_FORMAT", "console")
 
     settings = load_settings(EnrollmentSettings)
@@ -138,6 +155,9 @@ def test_defaults_apply_when_only_the_database_url_is_set(monkeypatch):
     assert settings.nats_url == "nats://127.0.0.1:4222"
     assert settings.log_format == "json"
     assert settings.max_body_bytes == 1024 * 1024
+    assert settings.environment == "development"
+    assert settings.auth_failure_limit == "10/minute"
+    assert settings.public_rate_limit == "60/minute"
 
 
 def test_another_services_prefix_does_not_satisfy_enrollment(monkeypatch, capsys):

@@ -14,7 +14,7 @@ from ips_shared.service import Service
 
 from . import SERVICE
 from . import __doc__ as description
-from .db.tables import Inbox, Outbox
+from .db.tables import AuditEntry, Inbox, Outbox
 from .domain.calendar import Calendar, Clock
 from .domain.policy import CertificationPolicy, read_policy
 from .entrypoints import consumers, http
@@ -48,7 +48,12 @@ def system_clock() -> datetime:
 def bootstrap(settings: CertificationSettings, clock: Clock = system_clock) -> Certification:
     """`clock` is injectable so that tests can run years of the calendar in seconds."""
     runtime = ServiceRuntime(
-        SERVICE, settings, outbox=Outbox, inbox=Inbox, description=description or ""
+        SERVICE,
+        settings,
+        outbox=Outbox,
+        inbox=Inbox,
+        audit=AuditEntry,
+        description=description or "",
     )
     runtime.publishes(
         events.HoursRejected,

@@ -12,7 +12,7 @@ from ips_shared.service import Service
 
 from . import SERVICE
 from . import __doc__ as description
-from .db.tables import Inbox, Outbox
+from .db.tables import AuditEntry, Inbox, Outbox
 from .domain.intakes import IntakeCalendar
 from .domain.policy import EnrollmentPolicy, read_policy
 from .entrypoints import http
@@ -22,7 +22,12 @@ from .settings import EnrollmentSettings
 
 def bootstrap(settings: EnrollmentSettings, clock: Clock = lambda: datetime.now(UTC)) -> Service:
     runtime = ServiceRuntime(
-        SERVICE, settings, outbox=Outbox, inbox=Inbox, description=description or ""
+        SERVICE,
+        settings,
+        outbox=Outbox,
+        inbox=Inbox,
+        audit=AuditEntry,
+        description=description or "",
     )
     runtime.publishes(
         events.PeerSupport101Completed,

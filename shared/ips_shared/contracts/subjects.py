@@ -19,9 +19,10 @@ TRAINING_COMPLETED = "ips.enrollment.training.completed"
 HOURS_LOGGED_PREFIX = "ips.hours.logged"
 HOURS_REJECTED_PREFIX = "ips.hours.rejected"
 HOURS_LOGGED_ALL = f"{HOURS_LOGGED_PREFIX}.*"
-# Who may report hours (source prefixes): partners and trainers. No service reports hours,
-# so a `service/<name>` source on an hours subject is refused by the ledger's consumer.
-HOURS_REPORTERS = ("partner/", "trainer/")
+# Who may report hours (source prefixes): partners, trainers and OBH staff. No service
+# reports hours, so a `service/<name>` source on an hours subject is refused by the ledger's
+# consumer.
+HOURS_REPORTERS = ("partner/", "trainer/", "obh/")
 HOURS_REJECTED_ALL = f"{HOURS_REJECTED_PREFIX}.*"
 
 CERTIFICATION_STATUS_CHANGED = "ips.certification.status.changed"
@@ -33,10 +34,10 @@ NOTIFICATION_FAILED = "ips.notifications.notification.failed"
 
 DEAD_LETTER_PREFIX = "ips.deadletter"
 
-# A partner id is a lower-case slug; internal sources are `service/<name>` and
-# `trainer/<id>`, whose tokens carry a prefix no partner id may start with.
+# A partner id is a lower-case slug; internal sources are `service/<name>`, `trainer/<id>`
+# and `obh/<id>` (the office's staff), whose tokens carry a prefix no partner id may start with.
 SOURCE_TOKEN = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
-INTERNAL_PREFIXES = {"service": "service-", "trainer": "trainer-"}
+INTERNAL_PREFIXES = {"service": "service-", "trainer": "trainer-", "obh": "obh-"}
 
 
 class InvalidSource(ValueError):
@@ -55,7 +56,19 @@ def source_token(source: str) -> str:
         return ident
     if kind in INTERNAL_PREFIXES:
         return INTERNAL_PREFIXES[kind] + ident
-    raise InvalidSource(f"source kind {kind!r} is not partner, service or trainer")
+    raise InvalidSource(f"source kind {kind!r} is not partner, service, trainer or obh")
+
+
+# The identity that provisions streams; every other identity is a source.
+ADMIN_IDENTITY = "admin"
+
+
+def inbox_prefix(identity: str) -> str:
+    """Where an identity takes its replies: `_INBOX.<its subject token>`, so that no party
+    can subscribe to another's replies (`contracts.permissions`)."""
+    if identity == ADMIN_IDENTITY:
+        return "_INBOX"
+    return f"_INBOX.{source_token(identity)}"
 
 
 def hours_logged_subject(source: str) -> str:

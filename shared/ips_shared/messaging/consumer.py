@@ -38,6 +38,7 @@ from nats.js import JetStreamContext
 from pydantic import ValidationError
 
 from ..contracts.envelope import CloudEvent
+from ..logs import describe_error
 from .bus import EventHandler
 from .consumer_spec import ConsumerSpec, UnknownEventType
 from .dead_letters import dead_letter
@@ -253,7 +254,9 @@ class BatchConsumer:
         context = {**event.log_context(), "consumer": self.spec.name, "deliveries": deliveries}
         if deliveries >= self.spec.max_deliver:
             log.error("consumer.giving_up", error=type(error).__name__, **context)
-            await self._dead_letter(message, "handler_failed", _describe(error), event_id=event.id)
+            await self._dead_letter(
+                message, "handler_failed", describe_error(error), event_id=event.id
+            )
             self._release(message, event)
             return
         delay = self.spec.backoff(deliveries)
@@ -340,17 +343,8 @@ def _claimed_id(body: bytes) -> str | None:
 
 
 def _why_unreadable(error: Exception) -> str:
-    if isinstance(error, ValidationError | UnknownEventType):
-        return _describe(error)
-    return f"unreadable: {type(error).__name__}"  # its message might quote the input
-
-
-def _describe(error: Exception) -> str:
-    """A reason for operators; validation errors name fields, never echo input values."""
     if isinstance(error, ValidationError):
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc']) or '<root>'}: {item['msg']}"
-            for item in error.errors(include_input=False, include_url=False)
-        )
-        return f"validation failed: {problems}"[:1000]
-    return f"{type(error).__name__}: {error}"[:1000]
+        return describe_error(error)
+    if isinstance(error, UnknownEventType):
+        return f"UnknownEventType: {error}"  # our own sentence, naming the event type
+    return f"unreadable: {type(error).__name__}"  # its message might quote the input

@@ -85,6 +85,9 @@ class ConsumerSpec:
         # when a message is dead-lettered, so nothing is dropped without a trace.
         return ConsumerConfig(
             durable_name=self.name,
+            # Named, so that the create request names its filter in its subject: what the
+            # service identity's permission pins (`contracts.permissions`).
+            name=self.name,
             deliver_policy=policy,
             opt_start_seq=start_at,
             ack_policy=AckPolicy.EXPLICIT,

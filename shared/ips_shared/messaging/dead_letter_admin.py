@@ -23,6 +23,7 @@ from nats.js import JetStreamContext
 from nats.js.api import RawStreamMsg
 from nats.js.errors import NotFoundError
 
+from ..contracts.credentials import NatsEndpoint
 from ..contracts.envelope import MSG_ID_HEADER
 from ..contracts.streams import dead_letter_stream, stream_for_subject
 from ..contracts.subjects import (
@@ -62,20 +63,22 @@ class Replayed:
     duplicate: bool  # the server had it already (a replay run again within its window)
 
 
-async def list_dead_letters(nats_url: str, service: str, limit: int) -> list[dict[str, Any]]:
+async def list_dead_letters(
+    endpoint: NatsEndpoint, service: str, limit: int
+) -> list[dict[str, Any]]:
     """The newest `limit` dead letters, newest last: where they came from and why, not
     their payload."""
-    async with _dead_letters(nats_url, service) as letters:
+    async with _dead_letters(endpoint, service) as letters:
         return [_described(letter) for letter in await letters.newest(_letters_of(service), limit)]
 
 
 async def show_dead_letter(
-    nats_url: str, service: str, sequence: int, *, with_payload: bool = False
+    endpoint: NatsEndpoint, service: str, sequence: int, *, with_payload: bool = False
 ) -> dict[str, Any]:
     """One dead letter: its headers (reason, original subject, sequence and event id) and
     the size of its payload; the payload itself only when asked, as it may hold personal
     data."""
-    async with _dead_letters(nats_url, service) as letters:
+    async with _dead_letters(endpoint, service) as letters:
         letter = await letters.get(sequence)
     shown = {**_described(letter), "payload_bytes": len(letter.data or b"")}
     if with_payload:
@@ -83,19 +86,21 @@ async def show_dead_letter(
     return shown
 
 
-async def replay_dead_letter(nats_url: str, service: str, sequence: int, *, actor: str) -> Replayed:
-    async with _dead_letters(nats_url, service) as letters:
+async def replay_dead_letter(
+    endpoint: NatsEndpoint, service: str, sequence: int, *, actor: str
+) -> Replayed:
+    async with _dead_letters(endpoint, service) as letters:
         return await letters.replay(await letters.get(sequence), actor)
 
 
 async def replay_all_dead_letters(
-    nats_url: str, service: str, *, actor: str
+    endpoint: NatsEndpoint, service: str, *, actor: str
 ) -> tuple[list[Replayed], list[DeadLetterError]]:
     """Replays every dead letter there is when it starts (a replay that fails again comes
     back as a new letter, not replayed in the same run), going on past failures."""
     replayed: list[Replayed] = []
     failed: list[DeadLetterError] = []
-    async with _dead_letters(nats_url, service) as letters:
+    async with _dead_letters(endpoint, service) as letters:
         async for letter in letters.between(_letters_of(service), 1, await letters.last()):
             try:
                 replayed.append(await letters.replay(letter, actor))
@@ -105,11 +110,11 @@ async def replay_all_dead_letters(
 
 
 async def discard_dead_letter(
-    nats_url: str, service: str, sequence: int, *, actor: str, reason: str
+    endpoint: NatsEndpoint, service: str, sequence: int, *, actor: str, reason: str
 ) -> dict[str, Any]:
     """Record who discarded which letter, when and why, then delete the letter. Returns
     the audit entry."""
-    async with _dead_letters(nats_url, service) as letters:
+    async with _dead_letters(endpoint, service) as letters:
         letter = await letters.get(sequence)
         entry = await letters.record(DISCARDED, letter, actor=actor, reason=reason)
         await letters.remove(letter, DISCARDED)
@@ -117,9 +122,9 @@ async def discard_dead_letter(
     return entry
 
 
-async def list_audit(nats_url: str, service: str, limit: int) -> list[dict[str, Any]]:
+async def list_audit(endpoint: NatsEndpoint, service: str, limit: int) -> list[dict[str, Any]]:
     """The newest `limit` replays and discards, newest last."""
-    async with _dead_letters(nats_url, service) as letters:
+    async with _dead_letters(endpoint, service) as letters:
         entries = await letters.newest(dead_letter_audit_subject(service, "*"), limit)
     return [{"sequence": entry.seq, **json.loads(entry.data or b"{}")} for entry in entries]
 
@@ -285,13 +290,14 @@ class _DeadLetterStream:
 
 
 @contextlib.asynccontextmanager
-async def _dead_letters(nats_url: str, service: str) -> AsyncIterator[_DeadLetterStream]:
+async def _dead_letters(endpoint: NatsEndpoint, service: str) -> AsyncIterator[_DeadLetterStream]:
     async def errors_raise_instead(_: Exception) -> None:
         """nats-py would log each failed attempt with a traceback; the caller says it once."""
 
     try:
         connection = await nats.connect(
-            nats_url,
+            endpoint.url,
+            **endpoint.connect_options(),
             connect_timeout=5,
             max_reconnect_attempts=1,
             reconnect_time_wait=0.5,
@@ -300,7 +306,7 @@ async def _dead_letters(nats_url: str, service: str) -> AsyncIterator[_DeadLette
     except (nats.errors.Error, OSError) as error:
         # Not the URL: it may hold credentials.
         raise DeadLetterError(
-            f"cannot reach NATS ({type(error).__name__}): check NATS_URL"
+            f"cannot reach NATS ({type(error).__name__}): check the NATS URL and credentials"
         ) from None
     try:
         yield _DeadLetterStream(connection.jetstream(), service)

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, ForeignKeyConstraint, Index, Numeric
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from ips_shared.audit import AuditColumns
 from ips_shared.contracts.events import CertificationStatus, HoursCategory, ReviewOutcome
 from ips_shared.db import UTCDateTime
 from ips_shared.messaging.records import InboxColumns, OutboxColumns
@@ -25,6 +26,10 @@ class Outbox(OutboxColumns, Table, table=True):
 
 class Inbox(InboxColumns, Table, table=True):
     __tablename__ = "inbox"
+
+
+class AuditEntry(AuditColumns, Table, table=True):
+    __tablename__ = "audit_entry"
 
 
 class Participant(Table, table=True):

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from ips_shared.auth import Principal, Role
+from ips_shared.auth import ApiTokens, Principal, Role
 from ips_shared.contracts.events import CertificationStatus, HoursCategory, ReviewOutcome
 from ips_shared.http import bearer_principal, require
 from ips_shared.messaging.bus import MessageBus
@@ -153,7 +153,7 @@ def status_out(explanation: Explanation) -> StatusOut:
     )
 
 
-def router(bus: MessageBus, tokens: dict[str, Principal]) -> APIRouter:
+def router(bus: MessageBus, tokens: ApiTokens) -> APIRouter:
     principal = bearer_principal(tokens)
     operator = Depends(require(principal, Role.OPERATOR))
     anyone = Depends(require(principal, Role.OPERATOR, Role.PERSON))

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from ips_shared.audit import AuditColumns
 from ips_shared.contracts.events import Channel, Transport
 from ips_shared.db import UTCDateTime
 from ips_shared.messaging.records import InboxColumns, OutboxColumns
@@ -26,6 +27,10 @@ class Outbox(OutboxColumns, Table, table=True):
 
 class Inbox(InboxColumns, Table, table=True):
     __tablename__ = "inbox"
+
+
+class AuditEntry(AuditColumns, Table, table=True):
+    __tablename__ = "audit_entry"
 
 
 class Person(Table, table=True):

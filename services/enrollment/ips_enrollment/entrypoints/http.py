@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path
 from pydantic import AwareDatetime, BaseModel, EmailStr, Field, model_validator
 
-from ips_shared.auth import Principal, Role
+from ips_shared.auth import ApiTokens, Principal, Role
 from ips_shared.contracts.events import Channel, Ident, Transport
 from ips_shared.http import bearer_principal, require
 from ips_shared.messaging.bus import MessageBus
@@ -152,7 +152,7 @@ def _application_out(application: Application) -> ApplicationOut:
     )
 
 
-def router(bus: MessageBus, tokens: dict[str, Principal]) -> APIRouter:
+def router(bus: MessageBus, tokens: ApiTokens) -> APIRouter:
     principal = bearer_principal(tokens)
     operator = Depends(require(principal, Role.OPERATOR))
     staff = Depends(require(principal, Role.OPERATOR, Role.TRAINER))
