@@ -21,6 +21,7 @@ SERVICE_PACKAGES = frozenset(f"ips_{service}" for service in SERVICES)
 PACKAGE_DIRS = {
     **{f"ips_{service}": ROOT / "services" / service / f"ips_{service}" for service in SERVICES},
     "ips_shared": ROOT / "shared" / "ips_shared",
+    "ips_partner": ROOT / "tools" / "partner" / "ips_partner",
 }
 
 
