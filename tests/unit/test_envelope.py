@@ -41,6 +41,26 @@ SAMPLES: dict[type[EventPayload], EventPayload] = {
     events.TrainingCompleted: events.TrainingCompleted(
         person_id="p-1", cohort_id="c-7", completed_on=date(2027, 2, 12)
     ),
+    events.CohortScheduled: events.CohortScheduled(
+        cohort_id="c-7",
+        place="Augusta, Room 2",
+        days=(
+            events.TrainingDay(
+                day=1,
+                starts_at=datetime(2027, 2, 1, 9, tzinfo=UTC),
+                ends_at=datetime(2027, 2, 1, 16, tzinfo=UTC),
+            ),
+        ),
+    ),
+    events.PersonContactChanged: events.PersonContactChanged(
+        person_id="p-1",
+        name="Sam",
+        email="sam@example.org",
+        phone="+12075550100",
+        preferred_channel=events.Channel.SMS,
+        sms_consent=True,
+        language=events.Language.SPANISH,
+    ),
     events.HoursLogged: events.HoursLogged(
         person_id="p-1",
         category=events.HoursCategory.SKILL_BUILDING,

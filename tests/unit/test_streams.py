@@ -18,6 +18,7 @@ EXPECTED_STREAM = {
     subjects.APPLICATION_WITHDRAWN: "ENROLLMENT",
     subjects.TRAINING_DAY_ATTENDED: "ENROLLMENT",
     subjects.TRAINING_COMPLETED: "ENROLLMENT",
+    subjects.COHORT_SCHEDULED: "ENROLLMENT",
     subjects.CERTIFICATION_STATUS_CHANGED: "CERTIFICATION",
     subjects.REVIEW_DUE: "CERTIFICATION",
     subjects.REVIEW_COMPLETED: "CERTIFICATION",
@@ -96,6 +97,15 @@ def test_a_subject_no_stream_captures_raises_lookup_error(subject):
         streams.stream_for_subject(subject)
 
 
+@pytest.mark.parametrize("person_id", ["p-1", "a.b*c >d", "x" * 64])
+def test_contact_subjects_land_in_contacts_only_one_subject_per_person(person_id):
+    subject = subjects.person_contact_subject(person_id)
+    assert capturing_streams(subject) == ["CONTACTS"]
+    assert subject == subjects.person_contact_subject(person_id)
+    assert subject != subjects.person_contact_subject(person_id + "x")
+    assert streams.CONTACTS.config().max_msgs_per_subject == 1
+
+
 @pytest.mark.parametrize("service", sorted(SERVICES))
 def test_dead_letter_subjects_land_in_the_services_own_dead_letter_stream(service):
     subject = subjects.dead_letter_subject(service, "some-consumer")
@@ -129,6 +139,7 @@ def test_stream_owners_are_the_expected_services():
         "ENROLLMENT": "enrollment",
         "HOURS": "certification",
         "CERTIFICATION": "certification",
+        "CONTACTS": "enrollment",
         "NOTIFICATIONS": "notifications",
         "DEADLETTER_ENROLLMENT": "enrollment",
         "DEADLETTER_CERTIFICATION": "certification",

@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from . import subjects
 from .envelope import EventPayload
@@ -177,6 +177,54 @@ class TrainingCompleted(EventPayload):
     completed_on: date
 
 
+class TrainingDay(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    day: int = Field(ge=1, le=8)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+
+
+class CohortScheduled(EventPayload):
+    """An operator set, or changed, a cohort's training days and place (the whole schedule
+    each time: the latest one is the schedule)."""
+
+    event_type: ClassVar[str] = "CohortScheduled"
+    subject: ClassVar[str] = subjects.COHORT_SCHEDULED
+
+    cohort_id: Ident
+    place: str = Field(min_length=1, max_length=200)
+    days: tuple[TrainingDay, ...] = Field(min_length=1, max_length=8)
+
+
+class Language(StrEnum):
+    ENGLISH = "en"
+    SPANISH = "es"
+
+
+class PersonContactChanged(EventPayload):
+    """A person's current contact details, from enrollment, which owns them. Published on
+    the person's own subject in CONTACTS, a stream that keeps the latest message per
+    subject (so it holds current details only) and that notifications alone may read. No
+    other event carries contact details. `erased`: the details were erased; forget them
+    (the person's subject is then purged)."""
+
+    event_type: ClassVar[str] = "PersonContactChanged"
+    subject: ClassVar[str] = subjects.PERSON_CONTACT_ALL
+
+    person_id: PersonId
+    name: str = Field(default="", max_length=200, description="The name to address them by")
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    phone: str | None = Field(default=None, pattern=r"^\+[1-9][0-9]{6,14}$", description="E.164")
+    preferred_channel: Channel = Channel.EMAIL
+    sms_consent: bool = False
+    language: Language = Language.ENGLISH
+    erased: bool = False
+
+    def subject_for(self, source: str) -> str:
+        return subjects.person_contact_subject(self.person_id)
+
+
 # Hours: the partner-facing contract ----------------------------------------------------
 
 
@@ -286,6 +334,8 @@ CATALOGUE: tuple[type[EventPayload], ...] = (
     ApplicationWithdrawn,
     TrainingDayAttended,
     TrainingCompleted,
+    CohortScheduled,
+    PersonContactChanged,
     HoursLogged,
     HoursRejected,
     CertificationStatusChanged,

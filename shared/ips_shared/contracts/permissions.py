@@ -59,14 +59,14 @@ CONSUMERS: dict[str, tuple[Reads, ...]] = {
 # What each service publishes, besides its dead letters. Certification answers reports on
 # `ips.hours.rejected.*` but may not report hours itself.
 PUBLISHES: dict[str, tuple[str, ...]] = {
-    "enrollment": ("ips.enrollment.>",),
+    "enrollment": ("ips.enrollment.>", subjects.PERSON_CONTACT_ALL),
     "certification": ("ips.certification.>", subjects.HOURS_REJECTED_ALL),
     "notifications": ("ips.notifications.>",),
     "directory": (),
 }
 
 # Streams that only the named services may read (contact details, say): one line each.
-CONFINED_STREAMS: dict[str, tuple[str, ...]] = {}
+CONFINED_STREAMS: dict[str, tuple[str, ...]] = {streams.CONTACTS.name: ("notifications",)}
 
 
 class NotPermitted(ValueError):

@@ -24,6 +24,7 @@ class StreamSpec:
     owner: str
     description: str
     max_age_seconds: float = 0.0  # 0 keeps events for as long as the stream exists
+    latest_per_subject: bool = False  # keep only the newest message of each subject
 
     def config(self) -> StreamConfig:
         return StreamConfig(
@@ -35,6 +36,7 @@ class StreamSpec:
             discard=DiscardPolicy.OLD,
             duplicate_window=DUPLICATE_WINDOW_SECONDS,
             max_age=self.max_age_seconds,
+            max_msgs_per_subject=1 if self.latest_per_subject else -1,
         )
 
 
@@ -55,6 +57,13 @@ CERTIFICATION = StreamSpec(
     ("ips.certification.>",),
     "certification",
     "Certification status changes and reviews",
+)
+CONTACTS = StreamSpec(
+    "CONTACTS",
+    (subjects.PERSON_CONTACT_ALL,),
+    "enrollment",
+    "Each person's current contact details (latest only); read by notifications alone",
+    latest_per_subject=True,
 )
 NOTIFICATIONS = StreamSpec(
     "NOTIFICATIONS",
@@ -81,6 +90,7 @@ ALL: tuple[StreamSpec, ...] = (
     ENROLLMENT,
     HOURS,
     CERTIFICATION,
+    CONTACTS,
     NOTIFICATIONS,
     *(dead_letter_stream(service) for service in SERVICES),
 )

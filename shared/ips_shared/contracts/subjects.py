@@ -5,6 +5,7 @@ be limited to its own subject (`ips.hours.logged.<source_id>`).
 """
 
 import functools
+import hashlib
 import re
 
 PS101_COMPLETED = "ips.enrollment.ps101.completed"
@@ -15,6 +16,12 @@ APPLICATION_DECLINED = "ips.enrollment.application.declined"
 APPLICATION_WITHDRAWN = "ips.enrollment.application.withdrawn"
 TRAINING_DAY_ATTENDED = "ips.enrollment.training_day.attended"
 TRAINING_COMPLETED = "ips.enrollment.training.completed"
+COHORT_SCHEDULED = "ips.enrollment.cohort.scheduled"
+
+# Contact details: one subject per person (a digest of the id: any id, a valid token, no id
+# in the subject), in a stream that keeps the latest message of each subject only.
+PERSON_CONTACT_PREFIX = "ips.contacts.changed"
+PERSON_CONTACT_ALL = f"{PERSON_CONTACT_PREFIX}.*"
 
 HOURS_LOGGED_PREFIX = "ips.hours.logged"
 HOURS_REJECTED_PREFIX = "ips.hours.rejected"
@@ -69,6 +76,11 @@ def inbox_prefix(identity: str) -> str:
     if identity == ADMIN_IDENTITY:
         return "_INBOX"
     return f"_INBOX.{source_token(identity)}"
+
+
+def person_contact_subject(person_id: str) -> str:
+    digest = hashlib.sha256(person_id.encode()).hexdigest()[:32]
+    return f"{PERSON_CONTACT_PREFIX}.{digest}"
 
 
 def hours_logged_subject(source: str) -> str:
