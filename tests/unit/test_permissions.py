@@ -4,30 +4,14 @@ rules, and a confined stream is read by its readers alone."""
 
 from __future__ import annotations
 
-import importlib
-import os
-
 import pytest
 
 from ips_shared.contracts import permissions, streams
 from ips_shared.contracts.permissions import CONSUMERS, PUBLISHES, NotPermitted, permissions_of
 from ips_shared.nats_access import render_authorization
-from ips_shared.runtime import ServiceRuntime
+from tests.unit.offline_service import offline_runtime
 
 SERVICES = streams.SERVICES
-
-
-def offline_runtime(service: str, monkeypatch: pytest.MonkeyPatch) -> ServiceRuntime:
-    prefix = f"{service.upper()}_"
-    for variable in [name for name in os.environ if name.upper().startswith(prefix)]:
-        monkeypatch.delenv(variable)
-    bootstrap_module = importlib.import_module(f"ips_{service}.bootstrap")
-    settings_module = importlib.import_module(f"ips_{service}.settings")
-    settings_class = getattr(settings_module, f"{service.capitalize()}Settings")
-    runtime: ServiceRuntime = bootstrap_module.bootstrap(
-        settings_class(database_url="sqlite://")
-    ).runtime
-    return runtime
 
 
 @pytest.mark.parametrize("service", SERVICES)

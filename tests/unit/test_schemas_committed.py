@@ -1,14 +1,13 @@
 """The committed contract documents must match what the code generates."""
 
-import importlib
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from ips_shared.contracts.events import CATALOGUE
 from ips_shared.contracts.schemas import event_schemas, render
+from tests.unit.offline_service import offline_runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "docs" / "schemas"
@@ -64,14 +63,7 @@ def test_generated_schema_is_self_contained_and_describes_the_event(name):
 
 def asyncapi_document(service: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """What `ips-<service> asyncapi` prints, built in-process as the CLI builds it."""
-    prefix = f"{service.upper()}_"
-    for variable in [name for name in os.environ if name.upper().startswith(prefix)]:
-        monkeypatch.delenv(variable)
-    bootstrap_module = importlib.import_module(f"ips_{service}.bootstrap")
-    settings_module = importlib.import_module(f"ips_{service}.settings")
-    settings_class = getattr(settings_module, f"{service.capitalize()}Settings")
-    offline = settings_class(database_url="sqlite://")
-    document = bootstrap_module.bootstrap(offline).runtime.asyncapi()
+    document = offline_runtime(service, monkeypatch).asyncapi()
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
