@@ -63,18 +63,20 @@ def test_good_rows_are_imported_once_and_bad_rows_reported_by_line(
     assert outbox_types(database_url) == [
         "PeerSupport101Completed",
         "PeerSupport101Completed",
+        *["PersonContactChanged"] * 3,  # one per person created
         "TrainingCompleted",
     ]
 
     code, output = run_import(database_url, roster)
     assert output[-1] == "imported 0, unchanged 3, refused 4"
-    assert len(outbox_types(database_url)) == 3
+    assert len(outbox_types(database_url)) == 6
 
     engine = create_engine(database_url)
     with Session(engine) as session:
         people = {person.id: person for person in session.exec(select(Person))}
         assert sorted(people) == ["me-001", "me-002", "me-006"]
         assert [people[key].sms_consent for key in sorted(people)] == [False, True, False]
+        assert people["me-002"].phone == "+12075550101"  # kept as E.164
         [completion] = session.exec(select(TrainingCompletion)).all()
         assert (completion.person_id, completion.cohort_id) == ("me-001", "2024-spring")
     engine.dispose()
@@ -158,7 +160,11 @@ def test_completions_still_to_come_and_cohorts_the_calendar_lacks_are_refused(
         "imported 1, unchanged 0, refused 3",
     ]
     assert [person.id for person in rows(database_url, Person)] == ["me-4"]
-    assert outbox_types(database_url) == ["PeerSupport101Completed", "TrainingCompleted"]
+    assert outbox_types(database_url) == [
+        "PeerSupport101Completed",
+        "PersonContactChanged",
+        "TrainingCompleted",
+    ]
 
 
 def test_an_id_held_under_another_name_is_refused_without_repeating_the_id(

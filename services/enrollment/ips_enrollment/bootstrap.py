@@ -16,7 +16,7 @@ from .db.tables import AuditEntry, Inbox, Outbox
 from .domain.intakes import IntakeCalendar
 from .domain.policy import EnrollmentPolicy, read_policy
 from .entrypoints import http
-from .handlers import Clock, applications, people, roster, training
+from .handlers import Clock, applications, cohorts, people, roster, training
 from .settings import EnrollmentSettings
 
 
@@ -38,6 +38,8 @@ def bootstrap(settings: EnrollmentSettings, clock: Clock = lambda: datetime.now(
         events.ApplicationWithdrawn,
         events.TrainingDayAttended,
         events.TrainingCompleted,
+        events.CohortScheduled,
+        events.PersonContactChanged,
     )
     policy = (
         read_policy(settings.policy_file).enrollment if settings.policy_file else EnrollmentPolicy()
@@ -47,6 +49,7 @@ def bootstrap(settings: EnrollmentSettings, clock: Clock = lambda: datetime.now(
         handlers=[
             people.register_person,
             people.get_person,
+            people.change_contact,
             people.create_ps101_session,
             people.register_for_session,
             people.complete_ps101,
@@ -59,6 +62,8 @@ def bootstrap(settings: EnrollmentSettings, clock: Clock = lambda: datetime.now(
             applications.decline_application,
             applications.withdraw_application,
             applications.set_cohort_capacity,
+            cohorts.schedule_cohort,
+            cohorts.get_schedule,
             training.record_attendance,
             training.ride_sharing,
         ],

@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from ips_shared.contracts.events import Channel, Transport
+from ips_shared.contracts.events import Channel, Language, Transport
 from ips_shared.messaging.bus import Command, Query
 
 from .db.tables import Application, Cohort, Person, Ps101Registration, Ps101Session
 from .domain.rides import RideListing
 from .domain.roster import RosterRow
+from .domain.schedule import ScheduledDay
 
 # -- people and Peer Support 101 --------------------------------------------------------
 
@@ -24,12 +26,22 @@ class RegisterPerson(Command[Person]):
     phone: str | None = None
     preferred_channel: Channel = Channel.EMAIL
     sms_consent: bool = False
+    language: Language = Language.ENGLISH
     person_id: str | None = None  # keeps an id the state already uses; a new one otherwise
 
 
 @dataclass(frozen=True)
 class GetPerson(Query[Person]):
     person_id: str
+
+
+@dataclass(frozen=True)
+class ChangeContact(Command[Person]):
+    """Change some of a person's contact details: `changes` maps the fields named (name,
+    email, phone, preferred_channel, sms_consent, language) to their new values."""
+
+    person_id: str
+    changes: Mapping[str, object]
 
 
 @dataclass(frozen=True)
@@ -112,6 +124,29 @@ class WithdrawApplication(Command[Application]):
 class SetCohortCapacity(Command[Cohort]):
     cohort_id: str
     capacity: int
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A cohort's schedule as it reads: its place and days, in day order."""
+
+    cohort_id: str
+    place: str
+    days: tuple[ScheduledDay, ...]
+
+
+@dataclass(frozen=True)
+class ScheduleCohort(Command[Schedule]):
+    """Set a cohort's whole schedule (again: the new one replaces the old)."""
+
+    cohort_id: str
+    place: str
+    days: tuple[ScheduledDay, ...]
+
+
+@dataclass(frozen=True)
+class GetSchedule(Query[Schedule]):
+    cohort_id: str
 
 
 # -- training -----------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 Each channel carries one structured-mode CloudEvent per NATS message: the payload is the
 envelope with that event as `data`, and the `Nats-Msg-Id` header carries the event id.
 A subject wildcard becomes the channel parameter `source_id` (the reporting party's
-token). The document is generated from the contracts and the service's consumers, and a
-test validates real messages taken from the streams against the committed documents."""
+token), or `person_digest` on a person's contact subject. The document is generated from
+the contracts and the service's consumers, and a test validates real messages taken from
+the streams against the committed documents."""
 
 from __future__ import annotations
 
@@ -13,12 +14,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from . import subjects
 from .envelope import MSG_ID_HEADER, CloudEvent, EventPayload
 from .schemas import inline_refs
 
 ASYNCAPI_VERSION = "3.0.0"
 CONTENT_TYPE = "application/cloudevents+json"
 SOURCE_PARAMETER = "source_id"
+SOURCE_DESCRIPTION = (
+    "The reporting party's token: a partner's id, or `service-<name>` / `trainer-<id>` for "
+    "internal sources."
+)
+# Wildcards that stand for something other than a source, by the subject's prefix.
+PARAMETERS = {
+    subjects.PERSON_CONTACT_PREFIX: (
+        "person_digest",
+        "The first 32 hexadecimal digits of the SHA-256 digest of the person's id: one "
+        "subject per person, with no id in it.",
+    )
+}
 EVENT_ID = (
     "The event `id`: JetStream drops a re-send within the stream's duplicate window, and "
     "consumers' inboxes drop any later one."
@@ -62,11 +76,18 @@ def message_name(model: type[EventPayload]) -> str:
     return f"{model.event_type}.v{model.schema_version}"
 
 
+def parameter(subject: str) -> tuple[str, str]:
+    """The name and description of the parameter a subject's wildcard stands for."""
+    for prefix, named in PARAMETERS.items():
+        if subject.startswith(f"{prefix}."):
+            return named
+    return SOURCE_PARAMETER, SOURCE_DESCRIPTION
+
+
 def address(subject: str) -> str:
     """`ips.hours.logged.*` -> `ips.hours.logged.{source_id}`."""
-    return ".".join(
-        f"{{{SOURCE_PARAMETER}}}" if token == "*" else token for token in subject.split(".")
-    )
+    name, _ = parameter(subject)
+    return ".".join(f"{{{name}}}" if token == "*" else token for token in subject.split("."))
 
 
 def document(
@@ -85,12 +106,8 @@ def document(
             },
         }
         if "*" in use.subject:
-            channel["parameters"] = {
-                SOURCE_PARAMETER: {
-                    "description": "The reporting party's token: a partner's id, or "
-                    "`service-<name>` / `trainer-<id>` for internal sources."
-                }
-            }
+            parameter_name, meaning = parameter(use.subject)
+            channel["parameters"] = {parameter_name: {"description": meaning}}
         if use.description:
             channel["description"] = use.description
         channels[use.name] = channel

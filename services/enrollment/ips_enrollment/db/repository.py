@@ -8,15 +8,19 @@ from typing import TypeVar
 
 from sqlmodel import Session, col, func, select
 
-from ips_shared.contracts.events import Channel, Transport
+from ips_shared.contracts.events import Channel, Language, Transport
 
 from ..domain.applications import ApplicationStatus, Queued
-from ..domain.errors import NotFound, UnknownApplication, UnknownPerson
+from ..domain.errors import NoSchedule, NotFound, UnknownApplication, UnknownPerson
+from ..domain.people import Contact
 from ..domain.rides import Rider
+from ..domain.schedule import ScheduledDay
 from .tables import (
     Application,
     Attendance,
     Cohort,
+    CohortSchedule,
+    CohortTrainingDay,
     Person,
     Ps101Registration,
     Ps101Session,
@@ -63,6 +67,7 @@ def add_person(
     preferred_channel: Channel,
     created_at: datetime,
     sms_consent: bool = False,
+    language: Language = Language.ENGLISH,
 ) -> Person:
     """A new person row, under `person_id` or a new id."""
     row = Person(
@@ -73,10 +78,31 @@ def add_person(
         phone=phone,
         preferred_channel=preferred_channel,
         sms_consent=sms_consent,
+        language=language,
         created_at=created_at,
     )
     session.add(row)
     return row
+
+
+def contact_of(person: Person) -> Contact:
+    return Contact(
+        name=person.name,
+        email=person.email,
+        phone=person.phone,
+        preferred_channel=person.preferred_channel,
+        sms_consent=person.sms_consent,
+        language=person.language,
+    )
+
+
+def set_contact(person: Person, contact: Contact) -> None:
+    person.name = contact.name
+    person.email = contact.email
+    person.phone = contact.phone
+    person.preferred_channel = contact.preferred_channel
+    person.sms_consent = contact.sms_consent
+    person.language = contact.language
 
 
 def add_ps101_session(
@@ -201,6 +227,49 @@ def lock_cohort(session: Session, cohort_id: str, capacity_if_new: int) -> Cohor
         session.add(cohort)
         session.flush()
     return cohort
+
+
+def cohort_schedule(session: Session, cohort_id: str) -> tuple[str, list[ScheduledDay]]:
+    """A cohort's place and its days in day order; `NoSchedule` if it has none yet."""
+    schedule = session.get(CohortSchedule, cohort_id)
+    if schedule is None:
+        raise NoSchedule("This cohort has no schedule yet.")
+    days = session.exec(
+        select(CohortTrainingDay)
+        .where(CohortTrainingDay.cohort_id == cohort_id)
+        .order_by(col(CohortTrainingDay.day))
+    )
+    return schedule.place, [ScheduledDay(d.day, d.starts_at, d.ends_at) for d in days]
+
+
+def replace_schedule(
+    session: Session,
+    cohort_id: str,
+    place: str,
+    days: tuple[ScheduledDay, ...],
+    scheduled_at: datetime,
+) -> None:
+    """Set a cohort's schedule, replacing any it had (days left out are dropped)."""
+    schedule = session.get(CohortSchedule, cohort_id)
+    if schedule is None:
+        session.add(CohortSchedule(cohort_id=cohort_id, place=place, scheduled_at=scheduled_at))
+        session.flush()
+    else:
+        schedule.place, schedule.scheduled_at = place, scheduled_at
+    kept = {
+        row.day: row
+        for row in session.exec(
+            select(CohortTrainingDay).where(CohortTrainingDay.cohort_id == cohort_id)
+        )
+    }
+    for entry in days:
+        row = kept.pop(entry.day, None)
+        if row is None:
+            row = CohortTrainingDay(cohort_id=cohort_id, day=entry.day)
+        row.starts_at, row.ends_at = entry.starts_at, entry.ends_at
+        session.add(row)
+    for dropped in kept.values():
+        session.delete(dropped)
 
 
 def seats_taken(session: Session, cohort_id: str) -> int:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from ips_shared.audit import AuditColumns
-from ips_shared.contracts.events import Channel, Transport
+from ips_shared.contracts.events import Channel, Language, Transport
 from ips_shared.db import UTCDateTime
 from ips_shared.messaging.records import InboxColumns, OutboxColumns
 
@@ -42,6 +42,7 @@ class Person(Table, table=True):
     phone: str | None = Field(default=None, max_length=32)
     preferred_channel: Channel = Channel.EMAIL
     sms_consent: bool = False
+    language: Language = Language.ENGLISH
     region: str = Field(max_length=100, description="Region or county")
     created_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -88,6 +89,25 @@ class Cohort(Table, table=True):
 
     id: str = Field(primary_key=True, max_length=16)
     capacity: int
+
+
+class CohortSchedule(Table, table=True):
+    """Where a cohort meets; its days in `cohort_training_day`. Set, and changed, whole."""
+
+    __tablename__ = "cohort_schedule"
+
+    cohort_id: str = Field(primary_key=True, foreign_key="cohort.id", max_length=16)
+    place: str = Field(max_length=200)
+    scheduled_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CohortTrainingDay(Table, table=True):
+    __tablename__ = "cohort_training_day"
+
+    cohort_id: str = Field(primary_key=True, foreign_key="cohort_schedule.cohort_id", max_length=16)
+    day: int = Field(primary_key=True)
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class Attendance(Table, table=True):

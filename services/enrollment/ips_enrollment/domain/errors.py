@@ -75,3 +75,15 @@ class InvalidCohort(EnrollmentError, errors.Invalid):
 
 class FutureDate(EnrollmentError, errors.Invalid):
     code = "future_date"
+
+
+class InvalidContact(EnrollmentError, errors.Invalid):
+    code = "invalid_contact"
+
+
+class InvalidSchedule(EnrollmentError, errors.Invalid):
+    code = "invalid_schedule"
+
+
+class NoSchedule(NotFound):
+    code = "no_schedule"

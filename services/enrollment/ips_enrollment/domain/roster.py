@@ -1,7 +1,9 @@
 """The roster a state keeps today, as CSV, read row by row for import.
 
 Columns: person_id, name, region, email, phone, preferred_channel, sms_consent,
-ps101_completed_on, training_cohort, training_completed_on. One row per person; the two
+ps101_completed_on, training_cohort, training_completed_on, and optionally language (en or
+es; en by default). Phone numbers are kept as E.164 (without a country code: North
+American). One row per person; the two
 completions are optional, a training completion needs its cohort (an intake id such as
 2024-fall). Dates are ISO (YYYY-MM-DD).
 """
@@ -14,12 +16,12 @@ from typing import Annotated, TextIO
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from ips_shared.contracts.events import Channel, Ident, IntakeId
+from ips_shared.contracts.events import Channel, Ident, IntakeId, Language
 from ips_shared.csv_import import BadRow, read_rows
 
 from .errors import FutureDate
 from .intakes import IntakeCalendar
-from .people import check_channel
+from .people import Phone, check_channel
 
 COLUMNS = (
     "person_id",
@@ -32,6 +34,7 @@ COLUMNS = (
     "ps101_completed_on",
     "training_cohort",
     "training_completed_on",
+    "language",
 )
 REQUIRED_COLUMNS = {"person_id", "name", "region"}
 
@@ -43,12 +46,13 @@ class RosterRow(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     region: Annotated[str, Field(min_length=1, max_length=100)]
     email: EmailStr | None = None
-    phone: Annotated[str | None, Field(max_length=32, pattern=r"^\+?[0-9 ()-]{7,32}$")] = None
+    phone: Phone | None = None
     preferred_channel: Channel = Channel.EMAIL
     sms_consent: bool = False
     ps101_completed_on: date | None = None
     training_cohort: IntakeId | None = None
     training_completed_on: date | None = None
+    language: Language = Language.ENGLISH
 
     @model_validator(mode="after")
     def _consistent(self) -> RosterRow:

@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import AwareDatetime, BaseModel, EmailStr, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from ips_shared.auth import ApiTokens, Principal, Role
-from ips_shared.contracts.events import Channel, Ident, Transport
+from ips_shared.contracts.events import Channel, Ident, Language, Transport
 from ips_shared.http import bearer_principal, require
 from ips_shared.messaging.bus import MessageBus
 
@@ -18,25 +18,30 @@ from ..commands import (
     AcceptApplication,
     ApplicationsOf,
     ApplicationsTo,
+    ChangeContact,
     CompletePs101,
     CreatePs101Session,
     DeclineApplication,
     GetApplication,
     GetPerson,
+    GetSchedule,
     RecordAttendance,
     RegisterForSession,
     RegisterPerson,
     RideSharing,
+    Schedule,
+    ScheduleCohort,
     SetCohortCapacity,
     SubmitApplication,
     WithdrawApplication,
 )
-from ..db.tables import Application
+from ..db.tables import Application, Person
 from ..domain.applications import ApplicationStatus
 from ..domain.errors import UnknownApplication, UnknownPerson
 from ..domain.intakes import INTAKE_ID_PATTERN
-from ..domain.people import check_channel
+from ..domain.people import Phone, check_channel
 from ..domain.rides import RideListing
+from ..domain.schedule import ScheduledDay
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 CohortId = Annotated[
@@ -53,9 +58,12 @@ class PersonIn(BaseModel):
     name: Name
     region: Annotated[str, Field(min_length=1, max_length=100, description="Region or county")]
     email: EmailStr | None = None
-    phone: Annotated[str | None, Field(max_length=32, pattern=r"^\+?[0-9 ()-]{7,32}$")] = None
+    phone: Phone | None = Field(
+        default=None, description="Kept as E.164; a number without +country is North American"
+    )
     preferred_channel: Channel = Channel.EMAIL
     sms_consent: bool = False
+    language: Language = Language.ENGLISH
 
     @model_validator(mode="after")
     def _reachable_by_the_chosen_channel(self) -> PersonIn:
@@ -73,6 +81,56 @@ class PersonCreate(PersonIn):
 
 class PersonOut(PersonIn):
     person_id: str
+
+
+class ContactIn(BaseModel):
+    """The contact details to change; those left out stay as they are, `null` clears an
+    email address or a phone number."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    email: EmailStr | None = None
+    phone: Phone | None = None
+    preferred_channel: Channel | None = None
+    sms_consent: bool | None = None
+    language: Language | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> ContactIn:
+        if not self.model_fields_set:
+            raise ValueError("give at least one contact detail to change")
+        for required in ("name", "preferred_channel", "sms_consent", "language"):
+            if required in self.model_fields_set and getattr(self, required) is None:
+                raise ValueError(f"{required} cannot be cleared")
+        return self
+
+
+def _person_out(person: Person) -> PersonOut:
+    return PersonOut(person_id=person.id, **person.model_dump(include=set(PersonIn.model_fields)))
+
+
+class DayIn(BaseModel):
+    day: int = Field(ge=1, le=8)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+
+
+class ScheduleIn(BaseModel):
+    place: Annotated[str, Field(min_length=1, max_length=200)]
+    days: list[DayIn] = Field(min_length=1, max_length=8)
+
+
+class ScheduleOut(ScheduleIn):
+    cohort_id: str
+
+
+def _schedule_out(schedule: Schedule) -> ScheduleOut:
+    return ScheduleOut(
+        cohort_id=schedule.cohort_id,
+        place=schedule.place,
+        days=[DayIn(day=d.day, starts_at=d.starts_at, ends_at=d.ends_at) for d in schedule.days],
+    )
 
 
 class SessionIn(BaseModel):
@@ -156,6 +214,7 @@ def router(bus: MessageBus, tokens: ApiTokens) -> APIRouter:
     principal = bearer_principal(tokens)
     operator = Depends(require(principal, Role.OPERATOR))
     staff = Depends(require(principal, Role.OPERATOR, Role.TRAINER))
+    everyone = Depends(require(principal, Role.OPERATOR, Role.TRAINER, Role.PERSON))
     anyone = Depends(require(principal, Role.OPERATOR, Role.PERSON))
     api = APIRouter()
 
@@ -178,10 +237,15 @@ def router(bus: MessageBus, tokens: ApiTokens) -> APIRouter:
     @api.get("/people/{person_id}", tags=["people"])
     async def get_person(person_id: str, who: Principal = anyone) -> PersonOut:
         for_self(who, person_id)
-        person = await bus.dispatch(GetPerson(person_id))
-        return PersonOut(
-            person_id=person.id, **person.model_dump(include=set(PersonIn.model_fields))
-        )
+        return _person_out(await bus.dispatch(GetPerson(person_id)))
+
+    @api.patch("/people/{person_id}/contact", tags=["people"])
+    async def change_contact(person_id: str, body: ContactIn, who: Principal = anyone) -> PersonOut:
+        """Change some contact details (an operator, or the person themself): only the
+        fields sent change. Published to notifications as `PersonContactChanged`."""
+        for_self(who, person_id)
+        changes = {name: getattr(body, name) for name in body.model_fields_set}
+        return _person_out(await bus.dispatch(ChangeContact(person_id, changes)))
 
     @api.get("/people/{person_id}/applications", tags=["people"])
     async def applications_of(person_id: str, who: Principal = anyone) -> list[ApplicationOut]:
@@ -251,6 +315,20 @@ def router(bus: MessageBus, tokens: ApiTokens) -> APIRouter:
     ) -> CapacityIn:
         await bus.dispatch(SetCohortCapacity(cohort_id, body.capacity))
         return body
+
+    @api.put("/cohorts/{cohort_id}/schedule", tags=["cohorts"])
+    async def schedule_cohort(
+        cohort_id: CohortId, body: ScheduleIn, _: Principal = operator
+    ) -> ScheduleOut:
+        """Set the cohort's place and training days, the whole schedule each time (days
+        left out are dropped). Published as `CohortScheduled`."""
+        days = tuple(ScheduledDay(d.day, d.starts_at, d.ends_at) for d in body.days)
+        return _schedule_out(await bus.dispatch(ScheduleCohort(cohort_id, body.place, days)))
+
+    @api.get("/cohorts/{cohort_id}/schedule", tags=["cohorts"])
+    async def cohort_schedule(cohort_id: CohortId, _: Principal = everyone) -> ScheduleOut:
+        """Where and when the cohort meets; 404 `no_schedule` until an operator sets it."""
+        return _schedule_out(await bus.dispatch(GetSchedule(cohort_id)))
 
     @api.get("/cohorts/{cohort_id}/applications", tags=["cohorts"])
     async def cohort_applications(

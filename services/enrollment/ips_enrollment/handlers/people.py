@@ -7,6 +7,7 @@ from ips_shared.contracts import events
 from ips_shared.messaging.unit_of_work import UnitOfWork
 
 from ..commands import (
+    ChangeContact,
     CompletePs101,
     CreatePs101Session,
     GetPerson,
@@ -16,14 +17,32 @@ from ..commands import (
 from ..db import repository
 from ..db.tables import Person, Ps101Registration, Ps101Session
 from ..domain.errors import DuplicatePerson, NotFound, SessionFull
+from ..domain.people import e164_or_none
 from . import Clock
+
+
+def announce_contact(uow: UnitOfWork, person: Person) -> None:
+    """Publish the person's current contact details on their own subject in CONTACTS (the
+    stream keeps the latest only). No other event carries them."""
+    uow.emit(
+        events.PersonContactChanged(
+            person_id=person.id,
+            name=person.name,
+            email=person.email,
+            phone=e164_or_none(person.phone),
+            preferred_channel=person.preferred_channel,
+            sms_consent=person.sms_consent,
+            language=person.language,
+        ),
+        partition_key=person.id,
+    )
 
 
 def register_person(message: RegisterPerson, uow: UnitOfWork, *, clock: Clock) -> Person:
     wanted = message.person_id
     if wanted and repository.find_person(uow.session, wanted) is not None:
         raise DuplicatePerson("A person with this id exists already.")
-    return repository.add_person(
+    person = repository.add_person(
         uow.session,
         person_id=message.person_id,
         name=message.name,
@@ -32,12 +51,26 @@ def register_person(message: RegisterPerson, uow: UnitOfWork, *, clock: Clock) -
         phone=message.phone,
         preferred_channel=message.preferred_channel,
         sms_consent=message.sms_consent,
+        language=message.language,
         created_at=clock(),
     )
+    announce_contact(uow, person)
+    return person
 
 
 def get_person(message: GetPerson, uow: UnitOfWork) -> Person:
     return repository.person(uow.session, message.person_id)
+
+
+def change_contact(message: ChangeContact, uow: UnitOfWork) -> Person:
+    """Change the details named; published only if something did change."""
+    person = repository.person(uow.session, message.person_id)
+    current = repository.contact_of(person)
+    updated = current.changed(message.changes)
+    if updated != current:
+        repository.set_contact(person, updated)
+        announce_contact(uow, person)
+    return person
 
 
 def create_ps101_session(message: CreatePs101Session, uow: UnitOfWork) -> Ps101Session:

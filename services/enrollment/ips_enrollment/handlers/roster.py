@@ -12,6 +12,7 @@ from ..domain.errors import DuplicatePerson
 from ..domain.intakes import IntakeCalendar
 from ..domain.roster import check_row_in_calendar
 from . import Clock
+from .people import announce_contact
 
 
 def import_roster_row(
@@ -25,7 +26,7 @@ def import_roster_row(
     changed = False
     known = repository.find_person(uow.session, row.person_id)
     if known is None:
-        repository.add_person(
+        person = repository.add_person(
             uow.session,
             person_id=row.person_id,
             name=row.name,
@@ -34,8 +35,10 @@ def import_roster_row(
             phone=row.phone,
             preferred_channel=row.preferred_channel,
             sms_consent=row.sms_consent,
+            language=row.language,
             created_at=clock(),
         )
+        announce_contact(uow, person)
         changed = True
     elif known.name != row.name:
         raise DuplicatePerson("This id belongs to a person with another name.")
