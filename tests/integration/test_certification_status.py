@@ -202,6 +202,13 @@ async def test_years_of_a_specialist_from_training_to_lapse_and_reinstatement(
     assert changes[0]["data"]["caused_by"] == [completion.id]
     assert changes[1]["data"]["certificate_number"] == certificate.number
     assert {c["data"]["policy_version"] for c in changes} == {"maine-2026.1"}
+    # At risk for hours: what is missing and when the year ends, for the person to be told.
+    assert changes[2]["data"]["shortfall"] == [
+        {"requirement": "continuing_education", "missing": "8", "unit": "hours"},
+        {"requirement": "skill_building", "missing": "12", "unit": "hours"},
+    ]
+    assert changes[2]["data"]["year_ends_on"] == "2028-03-10"
+    assert changes[3]["data"]["shortfall"] == [] and changes[3]["data"]["year_ends_on"] is None
 
     # The explanation: the person sees their own, not someone else's.
     response = await certification.call("GET", "/people/p-1/status", "p1")

@@ -28,6 +28,7 @@ from ips_certification.domain.status import (
     Reason,
     Review,
     ReviewNoticed,
+    Shortfall,
     Standing,
     StatusChanged,
     advance,
@@ -1382,3 +1383,33 @@ def test_the_committed_policy_file_holds_the_built_in_certification_defaults():
 
     committed = Path(__file__).parents[2] / "deploy" / "policy" / "policy.toml"
     assert read_policy(committed).certification == CertificationPolicy()
+
+
+def test_a_person_at_risk_for_hours_is_told_what_is_missing_and_when_the_year_ends():
+    history = certified(entry(date(2027, 6, 1), CE, 5))
+    at_risk_on = YEAR_1_END - timedelta(days=60)
+    standing, _, _ = advance(Standing(), history, POLICY, TRAINED_ON)
+    standing, _, _ = advance(standing, history, POLICY, at_risk_on - DAY)
+
+    _, occasions, _ = advance(standing, history, POLICY, at_risk_on)
+
+    [change] = occasions
+    assert (change.new, change.reason) == (S.AT_RISK, Reason.HOURS_SHORT_NEAR_YEAR_END)
+    assert change.year_ends_on == YEAR_1_END
+    assert change.shortfall == (
+        Shortfall("continuing_education", Decimal(3), "hours"),
+        Shortfall("skill_building", Decimal(12), "hours"),
+    )
+
+
+def test_other_changes_carry_no_shortfall():
+    recorded = YEAR_1_END + timedelta(days=50)
+    history = certified(
+        entry(date(2027, 6, 1), CE, 8), entry(YEAR_1_END - DAY, SB, 12, known_on=recorded)
+    )
+    standing, _, _ = advance(Standing(), history, POLICY, TRAINED_ON)
+    standing, _, _ = advance(standing, history, POLICY, recorded - DAY)
+
+    _, [change], _ = advance(standing, history, POLICY, recorded)
+
+    assert (change.shortfall, change.year_ends_on) == ((), None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -261,6 +261,14 @@ class HoursRejected(EventPayload):
 # Certification -----------------------------------------------------------------------
 
 
+class Shortfall(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    requirement: str = Field(min_length=1, max_length=64)
+    missing: Decimal = Field(ge=0, max_digits=8, decimal_places=2)
+    unit: Literal["hours", "requirements"]
+
+
 class CertificationStatusChanged(EventPayload):
     event_type: ClassVar[str] = "CertificationStatusChanged"
     subject: ClassVar[str] = subjects.CERTIFICATION_STATUS_CHANGED
@@ -280,6 +288,14 @@ class CertificationStatusChanged(EventPayload):
     policy_version: str = Field(min_length=1, max_length=32)
     caused_by: tuple[str, ...] = Field(default=(), description="Ids of the events that led to it")
     certificate_number: str | None = None
+    shortfall: tuple[Shortfall, ...] = Field(
+        default=(), description="With hours_short_near_year_end: what is still missing"
+    )
+    year_ends_on: date | None = Field(
+        default=None,
+        description="With hours_short_near_year_end: the anniversary that ends the year (hours"
+        " dated before it count)",
+    )
 
 
 class ReviewDue(EventPayload):

@@ -308,6 +308,15 @@ class Standing:
 
 
 @dataclass(frozen=True)
+class Shortfall:
+    """One requirement of the year not met yet: what is missing of it."""
+
+    requirement: str
+    missing: Decimal
+    unit: str
+
+
+@dataclass(frozen=True)
 class StatusChanged:
     old: Status | None
     new: Status
@@ -315,6 +324,14 @@ class StatusChanged:
     effective: date
     policy_version: str
     first_certification: bool
+    # For a person at risk for hours: what is missing, and the day the year ends (they are
+    # told, so that they know what to do and by when).
+    shortfall: tuple[Shortfall, ...] = ()
+    year_ends_on: date | None = None
+
+
+def _shortfall(year: tuple[Progress, ...]) -> tuple[Shortfall, ...]:
+    return tuple(Shortfall(p.name, p.missing, p.unit) for p in year if not p.met)
 
 
 @dataclass(frozen=True)
@@ -367,14 +384,18 @@ def _step(
     held = found.status in HELD
     certified_on = standing.certified_on if held else found.certified_on
     if found.status != standing.status:
+        reason = _reason_for_change(standing, found, facts)
+        short = reason == Reason.HOURS_SHORT_NEAR_YEAR_END
         occasions.append(
             StatusChanged(
                 old=standing.status,
                 new=found.status,
-                reason=_reason_for_change(standing, found, facts),
+                reason=reason,
                 effective=on,
                 policy_version=found.rules.version,
                 first_certification=standing.certified_on is None and certified_on is not None,
+                shortfall=_shortfall(found.progress) if short else (),
+                year_ends_on=found.period_end if short else None,
             )
         )
     noticed = standing.review_noticed_for

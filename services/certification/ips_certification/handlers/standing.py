@@ -9,7 +9,12 @@ from datetime import date, timedelta
 from typing import Any
 
 from ips_shared.contracts.envelope import CloudEvent
-from ips_shared.contracts.events import CertificationStatusChanged, ReviewDue, TrainingCompleted
+from ips_shared.contracts.events import (
+    CertificationStatusChanged,
+    ReviewDue,
+    Shortfall,
+    TrainingCompleted,
+)
 from ips_shared.messaging.unit_of_work import UnitOfWork
 
 from ..commands import AdvanceDueStandings, BringUpToDate, PostponeCheck
@@ -169,6 +174,11 @@ def _record_change(
             policy_version=change.policy_version,
             caused_by=caused_by,
             certificate_number=number,
+            shortfall=tuple(
+                Shortfall(requirement=item.requirement, missing=item.missing, unit=item.unit)
+                for item in change.shortfall
+            ),
+            year_ends_on=change.year_ends_on,
         ),
         cause=cause,
         partition_key=person_id,
