@@ -161,8 +161,9 @@ class ServiceRuntime:
         log.info("service.started", http_port=self.settings.http_port)
 
     async def stop(self) -> None:
-        for consumer in self.consumers:
-            await consumer.stop()
+        # Side by side: each drains its open pulls, so one after another could outlast the
+        # orchestrator's shutdown window with many consumers.
+        await asyncio.gather(*(consumer.stop() for consumer in self.consumers))
         for worker, task in zip(self.workers, self._worker_tasks, strict=True):
             worker.stop()
             try:

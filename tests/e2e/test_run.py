@@ -16,6 +16,9 @@ import time
 import urllib.error
 import urllib.request
 from datetime import date, timedelta
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +89,9 @@ async def training_completed_on_stream(nats_port: str, admin: Path) -> dict[str,
         return None
     finally:
         await connection.close()
+
+
+PEER_EMAIL = "e2e-peer@example.org"
 
 
 def wait_for(check, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -180,7 +186,9 @@ def test_the_runner_starts_everything_and_an_application_reaches_notifications(
                 what=f"{service} to be ready",
             )
         base = f"http://127.0.0.1:{ports['enrollment']}"
-        person = post(f"{base}/people", {"name": "E2E Peer", "region": "Kennebec"})["person_id"]
+        person = post(
+            f"{base}/people", {"name": "E2E Peer", "region": "Kennebec", "email": PEER_EMAIL}
+        )["person_id"]
         session = post(
             f"{base}/ps101/sessions",
             {"starts_at": "2026-10-01T13:00:00-04:00", "place": "online", "capacity": 10},
@@ -209,9 +217,22 @@ def test_the_runner_starts_everything_and_an_application_reaches_notifications(
                 rows = connection.execute(
                     "SELECT person_id, reason, occasion FROM due_notification"
                 ).fetchall()
-            return rows == [(person, "application_received", application["application_id"])]
+            return (person, "application_received", application["application_id"]) in rows
 
         wait_for(confirmation_due, timeout=30, what="the confirmation to become due")
+
+        def mailed_to_the_peer() -> list[EmailMessage]:
+            return [
+                message
+                for path in sorted((tmp_path / "data" / "mail").glob("*.eml"))
+                if (message := BytesParser(policy=policy.default).parse(path.open("rb")))["To"]
+                == PEER_EMAIL
+            ]
+
+        # The application's confirmation (and the Peer Support 101 one) reach the local
+        # mail sink as .eml files, each with a stable Message-ID.
+        wait_for(lambda: len(mailed_to_the_peer()) >= 2, timeout=60, what="mail to the peer")
+        assert all(message["Message-ID"] for message in mailed_to_the_peer())
         admin = tmp_path / "data" / "access" / "identities" / "admin.creds"
         completed = asyncio.run(training_completed_on_stream(environment["IPS_NATS_PORT"], admin))
         assert completed == {

@@ -1,4 +1,7 @@
-from pydantic import Field
+from datetime import time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from ips_shared.settings import ServiceSettings
@@ -8,3 +11,61 @@ class NotificationsSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_")
 
     http_port: int = Field(default=8003, ge=1, le=65535)
+
+    # Email (SMTP)
+    smtp_host: str = Field(default="127.0.0.1", min_length=1)
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = Field(default=False, description="Upgrade the connection (STARTTLS)")
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    mail_from: str = Field(
+        default="IPS Peer Support <no-reply@ips.example.org>",
+        min_length=3,
+        description="The sender of every email; its domain also names the Message-IDs",
+    )
+
+    # Text messages (the provider's HTTP API: POST {to, body})
+    sms_url: str | None = Field(
+        default=None, description="The text provider's endpoint; without it texts go by email"
+    )
+    sms_timeout_seconds: float = Field(default=15.0, gt=0)
+
+    # What the messages point to
+    portal_url: str = Field(
+        default="https://ips.example.org", description="Where a person signs in to see more"
+    )
+    help_contact: str = Field(
+        default="the Office of Behavioral Health peer support team",
+        description="Who to ask for help, named in every message",
+    )
+
+    # The delivery worker
+    delivery_poll_seconds: float = Field(default=30.0, gt=0)
+    delivery_batch_size: int = Field(default=20, ge=1, le=500)
+    delivery_retry_seconds: tuple[float, ...] = Field(
+        default=(60.0, 300.0, 900.0, 3600.0, 14400.0),
+        min_length=1,
+        description="Delay before the next attempt after the 1st, 2nd, ... transient failure"
+        " (the last one repeats)",
+    )
+    delivery_max_attempts: int = Field(default=8, ge=1, le=100)
+    delivery_expire_after_hours: float = Field(
+        default=14 * 24.0,
+        gt=0,
+        description="A notification not sent this long after it fell due is given up (final)",
+    )
+
+    # Quiet hours for texts, in the program's time zone
+    timezone: str = "America/New_York"
+    quiet_hours_start: time = time(21, 0)
+    quiet_hours_end: time = time(8, 0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r}") from None
+        return name

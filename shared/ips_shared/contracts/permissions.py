@@ -51,7 +51,16 @@ CONSUMERS: dict[str, tuple[Reads, ...]] = {
         Reads(streams.HOURS, "hours-logged", subjects.HOURS_LOGGED_ALL),
     ),
     "notifications": (
+        Reads(streams.CONTACTS, "contacts", subjects.PERSON_CONTACT_ALL),
+        Reads(streams.ENROLLMENT, "ps101-completed", subjects.PS101_COMPLETED),
         Reads(streams.ENROLLMENT, "application-submitted", subjects.APPLICATION_SUBMITTED),
+        Reads(streams.ENROLLMENT, "application-accepted", subjects.APPLICATION_ACCEPTED),
+        Reads(streams.ENROLLMENT, "application-waitlisted", subjects.APPLICATION_WAITLISTED),
+        Reads(streams.ENROLLMENT, "application-declined", subjects.APPLICATION_DECLINED),
+        Reads(streams.ENROLLMENT, "application-withdrawn", subjects.APPLICATION_WITHDRAWN),
+        Reads(streams.ENROLLMENT, "training-completed-notice", subjects.TRAINING_COMPLETED),
+        Reads(streams.CERTIFICATION, "status-changed", subjects.CERTIFICATION_STATUS_CHANGED),
+        Reads(streams.CERTIFICATION, "review-due", subjects.REVIEW_DUE),
     ),
     "directory": (),
 }

@@ -80,7 +80,12 @@ class DurableConsumer:
         still there (for `/readyz`), and note the acknowledgement floor. A durable someone
         deleted is made again by the loop, from that floor, once its stream exists."""
         stream, name = self._spec.stream.name, self._spec.name
+        this_task = asyncio.current_task()
         while True:
+            # On Python 3.11 `asyncio.wait_for` (in nats-py's requests) can swallow a
+            # cancellation that meets its answer: stop when one is pending all the same.
+            if this_task is not None and this_task.cancelling():
+                raise asyncio.CancelledError
             await asyncio.sleep(WATCH_SECONDS)
             try:
                 info = await self._jetstream.consumer_info(stream, name, timeout=WATCH_SECONDS)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from ips_shared.audit import AuditColumns
 from ips_shared.db import UTCDateTime
 from ips_shared.messaging.records import InboxColumns, OutboxColumns
 
@@ -24,10 +25,20 @@ class Inbox(InboxColumns, Table, table=True):
     __tablename__ = "inbox"
 
 
+class AuditEntry(AuditColumns, Table, table=True):
+    __tablename__ = "audit_entry"
+
+
 class DueNotification(Table, table=True):
+    """A notification's identity (person, reason, occasion), recorded with the event that
+    made it due, before anything is sent; then its delivery: state, attempts, outcome.
+    The values its message may show are kept (`details`); the message itself, and the
+    address it went to, are not."""
+
     __tablename__ = "due_notification"
     __table_args__ = (
         UniqueConstraint("person_id", "reason", "occasion", name="uq_notification_occasion"),
+        Index("ix_due_notification_state_next", "state", "next_attempt_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -36,6 +47,41 @@ class DueNotification(Table, table=True):
     occasion: str = Field(max_length=128)
     caused_by: str = Field(max_length=128, description="The event id that made it due")
     due_at: datetime = Field(sa_type=UTCDateTime)
+    correlation_id: str | None = Field(default=None, max_length=128)
+    details: str = Field(
+        default="{}",
+        sa_type=Text,
+        sa_column_kwargs={"server_default": "{}"},
+        description="JSON: the values its message may show",
+    )
+    state: str = Field(
+        default="pending", max_length=16, sa_column_kwargs={"server_default": "pending"}
+    )
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    channel: str | None = Field(default=None, max_length=8)
+    last_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outcome_code: str | None = Field(default=None, max_length=64)
+
+
+class Contact(Table, table=True):
+    """Each person's current contact details, from enrollment's `PersonContactChanged`
+    (the latest by event time). Erased details are forgotten: the row keeps the person's
+    id and `erased` only."""
+
+    __tablename__ = "contact"
+
+    person_id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(default="", max_length=200)
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=16)
+    preferred_channel: str = Field(default="email", max_length=8)
+    sms_consent: bool = False
+    language: str = Field(default="en", max_length=8)
+    erased: bool = False
+    changed_at: datetime = Field(sa_type=UTCDateTime)
+    event_id: str = Field(max_length=128)
 
 
 metadata = Table.metadata

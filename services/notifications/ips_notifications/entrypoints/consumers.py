@@ -1,19 +1,59 @@
-"""What notifications consumes, and which handler applies it."""
+"""What notifications consumes, and which handler applies it.
+
+The contact book from CONTACTS; and, for every event that may notify someone (the rules
+table, `domain.rules`), a durable consumer on that event's own subject, all applied by the
+same handler. Events that never notify (`domain.rules.SILENT`) are not consumed."""
 
 from ips_shared.contracts import streams, subjects
-from ips_shared.contracts.events import ApplicationSubmitted
+from ips_shared.contracts.envelope import EventPayload
+from ips_shared.contracts.events import (
+    ApplicationAccepted,
+    ApplicationDeclined,
+    ApplicationSubmitted,
+    ApplicationWaitlisted,
+    ApplicationWithdrawn,
+    CertificationStatusChanged,
+    PeerSupport101Completed,
+    PersonContactChanged,
+    ReviewDue,
+    TrainingCompleted,
+)
 from ips_shared.messaging.bus import MessageBus
 from ips_shared.runtime import ServiceRuntime
 
-from ..handlers import applications
+from ..domain.rules import notifying_events
+from ..handlers import contacts, notices
+
+# Durable names are per stream: certification's `training-completed` is on ENROLLMENT too.
+DURABLES: dict[type[EventPayload], str] = {
+    PeerSupport101Completed: "ps101-completed",
+    ApplicationSubmitted: "application-submitted",
+    ApplicationAccepted: "application-accepted",
+    ApplicationWaitlisted: "application-waitlisted",
+    ApplicationDeclined: "application-declined",
+    ApplicationWithdrawn: "application-withdrawn",
+    TrainingCompleted: "training-completed-notice",
+    CertificationStatusChanged: "status-changed",
+    ReviewDue: "review-due",
+}
 
 
 def register(runtime: ServiceRuntime, bus: MessageBus) -> None:
     runtime.consume(
-        "application-submitted",
-        streams.ENROLLMENT,
-        subjects.APPLICATION_SUBMITTED,
-        [ApplicationSubmitted],
-        bus.bind(applications.record_application_confirmations),
-        description="Records that an application-received confirmation is due",
+        "contacts",
+        streams.CONTACTS,
+        subjects.PERSON_CONTACT_ALL,
+        [PersonContactChanged],
+        bus.bind(contacts.apply_contact_changes),
+        description="The contact book: each person's latest details (erased ones forgotten)",
     )
+    record = bus.bind(notices.record_due_notifications)
+    for event in notifying_events():
+        runtime.consume(
+            DURABLES[event],
+            streams.stream_for_subject(event.subject),
+            event.subject,
+            [event],
+            record,
+            description=f"Records the notification a {event.event_type} makes due",
+        )

@@ -1,0 +1,190 @@
+"""The delivery use cases the worker drives: claim what is due (recording an attempt in
+flight before anything is sent), record each attempt's outcome and emit it."""
+
+from __future__ import annotations
+
+import json
+from contextlib import AbstractContextManager
+from datetime import datetime
+
+import structlog
+
+from ips_shared.contracts.events import Channel, NotificationDelivered, NotificationFailed
+from ips_shared.messaging.causation import Chain, within
+from ips_shared.messaging.unit_of_work import UnitOfWork
+
+from ..commands import (
+    ClaimDue,
+    Claimed,
+    Claims,
+    ListNotifications,
+    NextDue,
+    RecordOutcome,
+    ReleaseInFlight,
+    SentNotification,
+)
+from ..db import repository
+from ..db.tables import DueNotification
+from ..domain.delivery import (
+    DeliveryPolicy,
+    Failure,
+    Outcome,
+    Route,
+    State,
+    expired,
+    retry_at,
+    route,
+)
+from ..domain.reasons import notification_key
+
+log = structlog.get_logger(__name__)
+
+
+def release_in_flight(message: ReleaseInFlight, uow: UnitOfWork) -> int:
+    released = repository.release_in_flight(uow.session)
+    if released:
+        log.warning("delivery.resending_in_flight", notifications=released)
+    return released
+
+
+def claim_due(message: ClaimDue, uow: UnitOfWork, *, delivery: DeliveryPolicy) -> Claims:
+    repository.release_awaiting(uow.session)
+    rows = repository.due(uow.session, message.now, message.limit)
+    contacts = repository.contacts_of(uow.session, {row.person_id for row in rows})
+    claimed = []
+    for row in rows:
+        if expired(row.due_at, message.now, delivery.expire_after):
+            _fail(uow, row, Failure.EXPIRED, message.now)
+            continue
+        contact = contacts.get(row.person_id)
+        if contact is None:  # sent once the person's details arrive
+            row.state = State.AWAITING_CONTACT
+            uow.session.add(row)
+            continue
+        way = route(contact, sms_available=delivery.sms_available)
+        if not isinstance(way, Route):
+            _fail(uow, row, way, message.now)
+            continue
+        if way.channel == Channel.SMS:
+            allowed = delivery.quiet_hours.next_allowed(message.now)
+            if allowed > message.now:  # held until morning
+                row.next_attempt_at = allowed
+                uow.session.add(row)
+                continue
+        assert row.id is not None
+        row.state = State.IN_FLIGHT
+        row.attempts += 1
+        row.channel = way.channel
+        row.last_attempt_at = message.now
+        uow.session.add(row)
+        claimed.append(
+            Claimed(
+                id=row.id,
+                key=notification_key(row.person_id, row.reason, row.occasion),
+                person_id=row.person_id,
+                reason=row.reason,
+                channel=way.channel,
+                address=way.address,
+                name=contact.name,
+                language=contact.language,
+                details=json.loads(row.details),
+            )
+        )
+    return Claims(claimed, taken=len(rows))
+
+
+def record_outcome(message: RecordOutcome, uow: UnitOfWork, *, delivery: DeliveryPolicy) -> None:
+    row = repository.notification(uow.session, message.id)
+    if row is None or row.state != State.IN_FLIGHT:
+        return
+    result = message.result
+    if result.outcome == Outcome.DELIVERED:
+        row.state = State.DELIVERED
+        row.finished_at = message.now
+        row.outcome_code = None
+        uow.session.add(row)
+        with _chain_of(row):
+            uow.emit(
+                NotificationDelivered(
+                    notification_id=_key(row),
+                    person_id=row.person_id,
+                    reason=row.reason,
+                    channel=Channel(row.channel or Channel.EMAIL),
+                    delivered_at=message.now,
+                ),
+                partition_key=row.person_id,
+            )
+        return
+    if result.outcome == Outcome.PERMANENT or row.attempts >= delivery.max_attempts:
+        code = result.code if result.outcome == Outcome.PERMANENT else Failure.TOO_MANY_ATTEMPTS
+        _fail(uow, row, code, message.now)
+        return
+    row.state = State.PENDING
+    row.next_attempt_at = retry_at(message.now, row.attempts, delivery.retry_seconds)
+    row.outcome_code = result.code
+    uow.session.add(row)
+    _emit_failed(uow, row, result.code, final=False)
+
+
+def next_due(message: NextDue, uow: UnitOfWork) -> datetime | None:
+    return repository.next_due_at(uow.session)
+
+
+def list_notifications(message: ListNotifications, uow: UnitOfWork) -> list[SentNotification]:
+    rows = repository.sent_notifications(
+        uow.session,
+        person_id=message.person_id,
+        reason=message.reason,
+        since=message.since,
+        until=message.until,
+        limit=message.limit,
+    )
+    return [
+        SentNotification(
+            notification_id=_key(row),
+            person_id=row.person_id,
+            reason=row.reason,
+            occasion=row.occasion,
+            due_at=row.due_at,
+            state=row.state,
+            channel=row.channel,
+            attempts=row.attempts,
+            last_attempt_at=row.last_attempt_at,
+            finished_at=row.finished_at,
+            outcome_code=row.outcome_code,
+        )
+        for row in rows
+    ]
+
+
+def _fail(uow: UnitOfWork, row: DueNotification, code: str, now: datetime) -> None:
+    row.state = State.FAILED
+    row.finished_at = now
+    row.outcome_code = str(code)
+    uow.session.add(row)
+    _emit_failed(uow, row, str(code), final=True)
+    log.info("delivery.failed", notification_id=_key(row), reason=row.reason, code=str(code))
+
+
+def _emit_failed(uow: UnitOfWork, row: DueNotification, code: str, *, final: bool) -> None:
+    with _chain_of(row):
+        uow.emit(
+            NotificationFailed(
+                notification_id=_key(row),
+                person_id=row.person_id,
+                reason=row.reason,
+                channel=Channel(row.channel or Channel.EMAIL),
+                failure_code=code,
+                final=final,
+            ),
+            partition_key=row.person_id,
+        )
+
+
+def _chain_of(row: DueNotification) -> AbstractContextManager[Chain]:
+    """The outcome continues the chain of the event that made the notification due."""
+    return within(Chain(row.correlation_id or row.caused_by, row.caused_by))
+
+
+def _key(row: DueNotification) -> str:
+    return notification_key(row.person_id, row.reason, row.occasion)

@@ -1,0 +1,454 @@
+"""Notifications' rules without I/O: who gets what (the one table), the messages' wording
+and what they must never show, the channel, quiet hours, retries and identities."""
+
+from __future__ import annotations
+
+import typing
+from datetime import UTC, date, datetime, time, timedelta
+from enum import Enum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from pydantic import BaseModel
+
+from ips_notifications import messages
+from ips_notifications.domain import rules
+from ips_notifications.domain.delivery import (
+    Contact,
+    Failure,
+    QuietHours,
+    Route,
+    expired,
+    retry_at,
+    route,
+)
+from ips_notifications.domain.reasons import Reason, message_id, notification_key
+from ips_shared.contracts.envelope import EventPayload
+from ips_shared.contracts.events import (
+    CATALOGUE,
+    ApplicationAccepted,
+    ApplicationDeclined,
+    ApplicationSubmitted,
+    ApplicationWaitlisted,
+    ApplicationWithdrawn,
+    CertificationStatus,
+    CertificationStatusChanged,
+    Channel,
+    CohortScheduled,
+    HoursLogged,
+    HoursRejected,
+    Language,
+    NotificationDelivered,
+    NotificationFailed,
+    PeerSupport101Completed,
+    ReviewCompleted,
+    ReviewDue,
+    TrainingCompleted,
+    TrainingDayAttended,
+    Transport,
+)
+
+NEW_YORK = ZoneInfo("America/New_York")
+CANARY = "CANARY"
+
+
+def status_change(new: CertificationStatus, reason_code: str, **extra: Any) -> Any:
+    return CertificationStatusChanged(
+        person_id="p-1",
+        old_status=CertificationStatus.TRAINED,
+        new_status=new,
+        reason_code=reason_code,
+        effective_date=date(2027, 5, 1),
+        policy_version="2026-1",
+        **extra,
+    )
+
+
+# -- the table ---------------------------------------------------------------------------
+
+
+def test_every_event_of_the_catalogue_either_notifies_or_is_listed_as_silent() -> None:
+    assert rules.uncovered_events() == set()
+    assert not set(rules.notifying_events()) & set(rules.SILENT)
+    assert set(CATALOGUE) == set(rules.notifying_events()) | set(rules.SILENT)
+
+
+@pytest.mark.parametrize(
+    ("event", "reason", "occasion", "details"),
+    [
+        (
+            PeerSupport101Completed(
+                person_id="p-1", session_id="s-1", completed_on=date(2027, 1, 5)
+            ),
+            Reason.PS101_COMPLETED,
+            "s-1",
+            {},
+        ),
+        (
+            ApplicationSubmitted(
+                application_id="a-1",
+                person_id="p-1",
+                intake="2027-spring",
+                submitted_at=datetime(2027, 1, 6, tzinfo=UTC),
+                transport=Transport.NEEDS_RIDE,
+            ),
+            Reason.APPLICATION_RECEIVED,
+            "a-1",
+            {"intake": "2027-spring"},
+        ),
+        (
+            ApplicationAccepted(
+                application_id="a-1", person_id="p-1", intake="2027-spring", cohort_id="2027-spring"
+            ),
+            Reason.APPLICATION_ACCEPTED,
+            "a-1",
+            {"cohort_id": "2027-spring"},
+        ),
+        (
+            ApplicationWaitlisted(
+                application_id="a-1", person_id="p-1", intake="2027-spring", position=3
+            ),
+            Reason.APPLICATION_WAITLISTED,
+            "a-1",
+            {"intake": "2027-spring", "position": "3"},
+        ),
+        (
+            ApplicationDeclined(
+                application_id="a-1", person_id="p-1", intake="2027-spring", reason_code="x"
+            ),
+            Reason.APPLICATION_DECLINED,
+            "a-1",
+            {"intake": "2027-spring"},
+        ),
+        (
+            ApplicationWithdrawn(application_id="a-1", person_id="p-1", intake="2027-spring"),
+            Reason.APPLICATION_WITHDRAWN,
+            "a-1",
+            {"intake": "2027-spring"},
+        ),
+        (
+            TrainingCompleted(
+                person_id="p-1", cohort_id="2027-spring", completed_on=date(2027, 4, 1)
+            ),
+            Reason.TRAINING_COMPLETED,
+            "2027-spring",
+            {},
+        ),
+        (
+            ReviewDue(person_id="p-1", due_date=date(2028, 4, 1)),
+            Reason.REVIEW_DUE,
+            "2028-04-01",
+            {"due_date": "2028-04-01"},
+        ),
+        (
+            status_change(CertificationStatus.AT_RISK, "hours_short_near_year_end"),
+            Reason.AT_RISK,
+            "at_risk:2027-05-01",
+            {},
+        ),
+        (
+            status_change(CertificationStatus.LAPSED, "year_ended_unmet"),
+            Reason.LAPSED,
+            "lapsed:2027-05-01",
+            {},
+        ),
+        (
+            status_change(
+                CertificationStatus.CERTIFIED, "first_year_met", certificate_number="ME-2027-0001"
+            ),
+            Reason.CERTIFIED,
+            "first",
+            {"certificate_number": "ME-2027-0001"},
+        ),
+        (
+            status_change(CertificationStatus.CERTIFIED, "reinstated"),
+            Reason.REINSTATED,
+            "certified:2027-05-01",
+            {},
+        ),
+        (
+            status_change(CertificationStatus.CERTIFIED, "operator_reinstated"),
+            Reason.REINSTATED,
+            "certified:2027-05-01",
+            {},
+        ),
+    ],
+)
+def test_an_event_makes_its_notification_due(
+    event: EventPayload, reason: Reason, occasion: str, details: dict[str, str]
+) -> None:
+    notice = rules.notice_for(event)
+    assert notice is not None
+    assert (notice.person_id, notice.reason, notice.occasion) == ("p-1", reason, occasion)
+    assert dict(notice.details) == details
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        TrainingDayAttended(
+            person_id="p-1", cohort_id="2027-spring", day=3, attended_on=date(2027, 3, 3)
+        ),
+        CohortScheduled.model_validate(
+            {
+                "cohort_id": "2027-spring",
+                "place": "Augusta",
+                "days": [
+                    {
+                        "day": 1,
+                        "starts_at": "2027-03-01T09:00:00-05:00",
+                        "ends_at": "2027-03-01T16:00:00-05:00",
+                    }
+                ],
+            }
+        ),
+        HoursLogged.model_validate(
+            {
+                "person_id": "p-1",
+                "category": "skill_building",
+                "hours": "2",
+                "activity_date": "2027-03-01",
+            }
+        ),
+        HoursRejected(rejected_event_id="e-1", reason_code="future_date", reason="x"),
+        ReviewCompleted(person_id="p-1", reviewed_on=date(2027, 3, 1), outcome="affirmed"),
+        NotificationDelivered(
+            notification_id="n-1",
+            person_id="p-1",
+            reason="at_risk",
+            channel=Channel.EMAIL,
+            delivered_at=datetime(2027, 1, 1, tzinfo=UTC),
+        ),
+        NotificationFailed(
+            notification_id="n-1",
+            person_id="p-1",
+            reason="at_risk",
+            channel=Channel.EMAIL,
+            failure_code="smtp_550",
+            final=True,
+        ),
+        status_change(CertificationStatus.TRAINED, "training_completed"),
+        status_change(CertificationStatus.SUSPENDED, "operator_suspended"),
+        status_change(CertificationStatus.WITHDRAWN, "operator_withdrew"),
+        status_change(CertificationStatus.CERTIFIED, "certificate_imported"),
+        status_change(CertificationStatus.CERTIFIED, "requirements_met"),
+    ],
+    ids=lambda e: f"{type(e).__name__}:{getattr(e, 'new_status', '')}",
+)
+def test_events_that_must_not_notify_make_nothing_due(event: EventPayload) -> None:
+    assert rules.notice_for(event) is None
+
+
+def test_nobody_may_opt_out_of_news_about_their_certification_status() -> None:
+    for rule in rules.RULES:
+        if rule.event in (CertificationStatusChanged, ReviewDue):
+            assert rule.may_opt_out is False, rule.reason
+    assert {rule.reason for rule in rules.RULES} == set(Reason)  # one rule per reason
+
+
+# -- the messages ---------------------------------------------------------------------------
+
+
+def test_there_is_one_template_per_reason_and_language() -> None:
+    assert messages.templates() == sorted(
+        f"{language}/{reason}" for language in Language for reason in Reason
+    )
+
+
+def _canary_value(name: str, annotation: Any) -> Any:
+    """A value for a field that shows itself if it leaks: a canary string where the
+    contract allows free text, something plain elsewhere."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _canary_value(name, args[0])
+    if origin in (typing.Union, type(int | None)):
+        return _canary_value(name, next(a for a in args if a is not type(None)))
+    if origin is tuple:
+        return (_canary_value(name, args[0]),) if args and args[0] is str else ()
+    if annotation is str:
+        return f"{CANARY}-{name}"
+    if annotation is bool:
+        return False
+    if annotation is int:
+        return 7
+    if annotation is date:
+        return date(2027, 6, 30)
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return next(iter(annotation))
+    return None
+
+
+def canary_event(rule: rules.Rule) -> EventPayload:
+    model = rule.event
+    hints = typing.get_type_hints(model, include_extras=True)
+    values: dict[str, Any] = {}
+    for name in model.model_fields:
+        value = _canary_value(name, hints[name])
+        if value is not None:
+            values[name] = value
+    values.update(
+        {
+            key: value
+            for key, value in {
+                "intake": "2027-spring",
+                "submitted_at": datetime(2027, 1, 6, tzinfo=UTC),
+                "position": 4,
+            }.items()
+            if key in model.model_fields
+        }
+    )
+    if model is CertificationStatusChanged:
+        values["new_status"] = {
+            Reason.AT_RISK: CertificationStatus.AT_RISK,
+            Reason.LAPSED: CertificationStatus.LAPSED,
+        }.get(rule.reason, CertificationStatus.CERTIFIED)
+        values["reason_code"] = {
+            Reason.CERTIFIED: "first_year_met",
+            Reason.REINSTATED: "reinstated",
+        }.get(rule.reason, f"{CANARY}-reason_code")
+        values["certificate_number"] = "ME-2027-0042"
+    event = model.model_validate(values)
+    assert isinstance(event, BaseModel)
+    return event
+
+
+@pytest.mark.parametrize("rule", rules.RULES, ids=lambda r: str(r.reason))
+@pytest.mark.parametrize("language", list(Language))
+def test_a_message_shows_only_what_its_rule_picked_and_points_to_help(
+    rule: rules.Rule, language: Language
+) -> None:
+    event = canary_event(rule)
+    notice = rules.notice_for(event)
+    assert notice is not None and notice.reason == rule.reason
+    rendered = messages.render(
+        rule.reason,
+        language,
+        name="Sam",
+        details=notice.details,
+        portal_url="https://ips.example.org",
+        help_contact="the OBH peer support team",
+        may_opt_out=rule.may_opt_out,
+    )
+    shown = set(notice.details.values())
+    for value in shown:  # what the rule picked is said
+        assert value in rendered.body
+    for part in (rendered.subject, rendered.body, rendered.text):
+        for value in shown:
+            part = part.replace(value, "")
+        assert CANARY not in part  # and nothing else of the event
+        assert "None" not in part
+        for word in ("diagnos", "substance", "overdose", "relapse", "reason_code", "unmet"):
+            assert word not in part.lower()
+    assert "Sam" in rendered.body
+    assert "https://ips.example.org" in rendered.body and "https://ips.example.org" in rendered.text
+    assert "the OBH peer support team" in rendered.body
+    assert rendered.subject and len(rendered.text) <= 320
+
+
+def test_the_greeting_survives_a_missing_name_and_spanish_speaks_spanish() -> None:
+    rendered = messages.render(
+        "review_due",
+        "es",
+        name="",
+        details={"due_date": "2028-04-01"},
+        portal_url="https://x.example",
+        help_contact="el equipo",
+        may_opt_out=False,
+    )
+    assert rendered.body.startswith("Hola:")
+    assert "revisión" in rendered.body and "2028-04-01" in rendered.text
+
+
+# -- channel, quiet hours, retries, identity ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("contact", "expected"),
+    [
+        (Contact("p", email="a@b.c"), Route(Channel.EMAIL, "a@b.c")),
+        (
+            Contact("p", email="a@b.c", phone="+12075550100", preferred_channel=Channel.SMS),
+            Route(Channel.EMAIL, "a@b.c"),  # no consent: email
+        ),
+        (
+            Contact("p", email="a@b.c", phone="+12075550100", sms_consent=True),
+            Route(Channel.EMAIL, "a@b.c"),  # consent, but email preferred
+        ),
+        (
+            Contact(
+                "p",
+                email="a@b.c",
+                phone="+12075550100",
+                preferred_channel=Channel.SMS,
+                sms_consent=True,
+            ),
+            Route(Channel.SMS, "+12075550100"),
+        ),
+        (Contact("p", phone="+12075550100", preferred_channel=Channel.SMS), Failure.NO_ADDRESS),
+        (Contact("p"), Failure.NO_ADDRESS),
+        (Contact("p", erased=True), Failure.CONTACT_ERASED),
+    ],
+)
+def test_a_text_goes_only_to_who_chose_texts_and_consented(
+    contact: Contact, expected: Route | Failure
+) -> None:
+    assert route(contact) == expected
+
+
+def test_without_a_text_provider_texts_go_by_email() -> None:
+    contact = Contact(
+        "p", email="a@b.c", phone="+12075550100", preferred_channel=Channel.SMS, sms_consent=True
+    )
+    assert route(contact, sms_available=False) == Route(Channel.EMAIL, "a@b.c")
+
+
+@pytest.mark.parametrize(
+    ("local", "allowed"),
+    [
+        (datetime(2027, 3, 1, 12, 0), datetime(2027, 3, 1, 12, 0)),
+        (datetime(2027, 3, 1, 20, 59), datetime(2027, 3, 1, 20, 59)),
+        (datetime(2027, 3, 1, 21, 0), datetime(2027, 3, 2, 8, 0)),
+        (datetime(2027, 3, 1, 23, 30), datetime(2027, 3, 2, 8, 0)),
+        (datetime(2027, 3, 2, 0, 15), datetime(2027, 3, 2, 8, 0)),
+        (datetime(2027, 3, 2, 7, 59), datetime(2027, 3, 2, 8, 0)),
+        (datetime(2027, 3, 2, 8, 0), datetime(2027, 3, 2, 8, 0)),
+        # The night the clocks spring forward: still 08:00 local.
+        (datetime(2027, 3, 13, 22, 0), datetime(2027, 3, 14, 8, 0)),
+    ],
+)
+def test_no_texts_during_quiet_hours_held_until_morning(local: datetime, allowed: datetime) -> None:
+    quiet = QuietHours(NEW_YORK)
+    moment = local.replace(tzinfo=NEW_YORK).astimezone(UTC)
+    found = quiet.next_allowed(moment)
+    assert found.astimezone(NEW_YORK).replace(tzinfo=None) == allowed
+
+
+def test_quiet_hours_within_one_day_and_none() -> None:
+    quiet = QuietHours(NEW_YORK, start=time(12, 0), end=time(13, 0))
+    noon = datetime(2027, 3, 1, 12, 30, tzinfo=NEW_YORK)
+    assert quiet.next_allowed(noon) == datetime(2027, 3, 1, 13, 0, tzinfo=NEW_YORK)
+    never = QuietHours(NEW_YORK, start=time(8, 0), end=time(8, 0))
+    assert never.next_allowed(noon) == noon
+
+
+def test_retries_back_off_and_the_last_delay_repeats() -> None:
+    now = datetime(2027, 1, 1, tzinfo=UTC)
+    delays = (60.0, 300.0)
+    assert retry_at(now, 1, delays) == now + timedelta(seconds=60)
+    assert retry_at(now, 2, delays) == now + timedelta(seconds=300)
+    assert retry_at(now, 9, delays) == now + timedelta(seconds=300)
+    assert expired(now, now + timedelta(days=15), timedelta(days=14))
+    assert not expired(now, now + timedelta(days=13), timedelta(days=14))
+
+
+def test_a_notification_is_named_by_its_identity_alone() -> None:
+    key = notification_key("p-1", "at_risk", "at_risk:2027-05-01")
+    assert key == notification_key("p-1", "at_risk", "at_risk:2027-05-01")
+    assert key != notification_key("p-1", "at_risk", "at_risk:2028-05-01")
+    assert key != notification_key("p-2", "at_risk", "at_risk:2027-05-01")
+    assert len(key) == 32
+    mid = message_id(key, "IPS Peer Support <no-reply@ips.example.org>")
+    assert mid == f"<notification-{key}@ips.example.org>"
+    assert message_id(key, "plain@example.net") == f"<notification-{key}@example.net>"
