@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typing
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -44,6 +45,7 @@ from ips_shared.contracts.events import (
     PeerSupport101Completed,
     ReviewCompleted,
     ReviewDue,
+    Shortfall,
     TrainingCompleted,
     TrainingDayAttended,
     Transport,
@@ -452,3 +454,42 @@ def test_a_notification_is_named_by_its_identity_alone() -> None:
     mid = message_id(key, "IPS Peer Support <no-reply@ips.example.org>")
     assert mid == f"<notification-{key}@ips.example.org>"
     assert message_id(key, "plain@example.net") == f"<notification-{key}@example.net>"
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence"),
+    [
+        (Language.ENGLISH, "You still need 15 hours, dated before 2028-03-10."),
+        (Language.SPANISH, "Aún le faltan 15 horas, con fecha anterior al 2028-03-10."),
+    ],
+)
+def test_someone_short_of_hours_is_told_how_many_and_by_when(
+    language: Language, sentence: str
+) -> None:
+    event = status_change(
+        CertificationStatus.AT_RISK,
+        "hours_short_near_year_end",
+        shortfall=(
+            Shortfall(requirement="continuing_education", missing=Decimal("3"), unit="hours"),
+            Shortfall(requirement="skill_building", missing=Decimal("12.00"), unit="hours"),
+        ),
+        year_ends_on=date(2028, 3, 10),
+    )
+    notice = rules.notice_for(event)
+    assert notice is not None and notice.reason == Reason.AT_RISK
+    rendered = messages.render(
+        notice.reason,
+        language,
+        name="Sam",
+        details=notice.details,
+        portal_url="https://ips.example.org",
+        help_contact="the team",
+        may_opt_out=False,
+    )
+    assert sentence in rendered.body
+    assert "15" not in rendered.text  # a text says only where to sign in
+
+
+def test_at_risk_for_a_review_says_no_hours() -> None:
+    notice = rules.notice_for(status_change(CertificationStatus.AT_RISK, "review_overdue"))
+    assert notice is not None and notice.details == {}

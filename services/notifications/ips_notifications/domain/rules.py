@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from ips_shared.contracts.envelope import EventPayload
@@ -76,6 +77,18 @@ def _status(new: CertificationStatus, *reason_codes: str) -> Callable[[Any], boo
 
 def _status_occasion(event: CertificationStatusChanged) -> str:
     return f"{event.new_status}:{event.effective_date.isoformat()}"
+
+
+def _hours_still_needed(event: CertificationStatusChanged) -> dict[str, str]:
+    """What to do and by when, for someone short of hours near the year's end: the hours
+    still missing in all and the day the year ends; never why a status changed."""
+    hours = sum((item.missing for item in event.shortfall if item.unit == "hours"), Decimal(0))
+    if not hours or event.year_ends_on is None:
+        return {}
+    return {
+        "missing_hours": f"{hours.normalize():f}",
+        "year_ends_on": event.year_ends_on.isoformat(),
+    }
 
 
 RULES: tuple[Rule, ...] = (
@@ -146,6 +159,7 @@ RULES: tuple[Rule, ...] = (
         Reason.AT_RISK,
         may_opt_out=False,
         occasion=_status_occasion,
+        details=_hours_still_needed,
         when=_status(CertificationStatus.AT_RISK),
         explains="At risk (the reason code stays out of the message)",
     ),
