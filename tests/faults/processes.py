@@ -14,9 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
+import nats
 
 from embedded_nats import EmbeddedNats, free_port
 from ips_shared.auth import Role, token_entry
+from ips_shared.contracts import streams
+from ips_shared.messaging.streams import declare_streams
 
 BIN = Path(sys.executable).parent
 OPERATOR_TOKEN = "fault-operator"
@@ -188,10 +191,15 @@ class System:
         return process
 
     async def migrate(self, services: Sequence[ServiceProcess]) -> None:
-        """Migrate the databases, then declare the streams (on this open server any client
-        may; on a secured one, only the admin identity)."""
+        """Migrate the databases, then declare every stream, also those of services the
+        scenario does not run (on this open server any client may, as the admin's
+        provisioning step does on a secured one)."""
         await asyncio.gather(*(asyncio.to_thread(service.run, "migrate") for service in services))
-        await asyncio.gather(*(asyncio.to_thread(service.run, "provision") for service in services))
+        connection = await nats.connect(self.broker.url)
+        try:
+            await declare_streams(connection.jetstream(), streams.ALL)
+        finally:
+            await connection.close()
 
     async def start(self, services: Sequence[ServiceProcess]) -> None:
         for service in services:

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 from nats.aio.client import Client
 
+from ips_shared.contracts.permissions import CONSUMERS
+
 from .observe import Database, answers_per_token, dead_letters
 from .processes import System
 from .scale import SIZES
@@ -47,6 +49,14 @@ OUTCOME_SECONDS = 60.0
 # Retries a second apart, so that what is retried instead of refused reaches the
 # dead-letter stream within the scenario (after 5 deliveries) rather than after ~50 s.
 QUICK_RETRIES = {"consumer_backoff_seconds": "[1]"}
+
+
+def consumers_of(subject: str) -> list[str]:
+    return [
+        service
+        for service, reads in CONSUMERS.items()
+        if any(read.filter_subject == subject for read in reads)
+    ]
 
 
 def listed(kinds: list[str]) -> str:
@@ -187,22 +197,24 @@ async def test_poison_of_every_kind_ends_once_and_the_rest_keeps_flowing(
 
     # Where each poison message ended.
     answered = await answers_per_token(jetstream)
-    dead = Counter[tuple[str, int]]()
+    dead = Counter[tuple[str, str, int]]()  # (service, subject, stream sequence)
     for service in ("certification", "notifications"):
         for letter in await dead_letters(jetstream, service):
             headers = letter.headers
             subject = headers.get("Ips-Original-Subject", "")
-            dead[(subject, int(headers.get("Ips-Original-Sequence", 0)))] += 1
+            dead[(service, subject, int(headers.get("Ips-Original-Sequence", 0)))] += 1
     poisoned = Tally()
     hours_dead = Counter(
-        subject.rsplit(".", 1)[-1] for subject, _ in dead.elements() if "hours" in subject
+        subject.rsplit(".", 1)[-1] for _, subject, _ in dead.elements() if "hours" in subject
     )
     for token, kind in expected_answers.items():
         poisoned.count(f"hours: {kind}", answered[token] + hours_dead[token])
         if hours_dead[token] and not answered[token]:
             poisoned.misapplied.append(f"hours: {kind} (dead-lettered, not answered)")
-    for position, kind in expected_dead.items():
-        poisoned.count(kind, dead[position])
+    # Every service that consumes the subject ends the poison once, in its own stream.
+    for (subject, sequence), kind in expected_dead.items():
+        for service in consumers_of(subject):
+            poisoned.count(f"{kind} ({service})", dead[(service, subject, sequence)])
     readiness = {
         "certification": await certification.readiness(),
         "notifications": await notifications.readiness(),
