@@ -97,10 +97,13 @@ async def test_kill_9_of_the_outbox_relay_publishes_every_event_once(
 
     tally, drained = await drain(check, quiet, DRAIN_SECONDS)
     outbox_rows = await asyncio.to_thread(outbox.rows, "SELECT event_id FROM outbox")
-    in_stream = Counter(
-        message.envelope()["id"]
-        for message in await stream_messages(jetstream, "ENROLLMENT", "ips.enrollment.>")
-    )
+    # The roster's events, and each new person's contact details (their own stream).
+    in_stream = Counter[str]()
+    for stream, subjects in (("ENROLLMENT", "ips.enrollment.>"), ("CONTACTS", "ips.contacts.>")):
+        in_stream.update(
+            message.envelope()["id"]
+            for message in await stream_messages(jetstream, stream, subjects)
+        )
     not_once = [event_id for (event_id,) in outbox_rows if in_stream[event_id] != 1]
     republished = sum(times > 1 for times in watcher.seen.values())
     figures = Figures(
