@@ -14,7 +14,7 @@ import pytest
 from pydantic import BaseModel
 
 from ips_notifications import messages
-from ips_notifications.domain import rules
+from ips_notifications.domain import reminders, rules
 from ips_notifications.domain.delivery import (
     Contact,
     Failure,
@@ -24,6 +24,7 @@ from ips_notifications.domain.delivery import (
     retry_at,
     route,
 )
+from ips_notifications.domain.preferences import Preferences
 from ips_notifications.domain.reasons import Reason, message_id, notification_key
 from ips_shared.contracts.envelope import EventPayload
 from ips_shared.contracts.events import (
@@ -246,7 +247,8 @@ def test_nobody_may_opt_out_of_news_about_their_certification_status() -> None:
     for rule in rules.RULES:
         if rule.event in (CertificationStatusChanged, ReviewDue):
             assert rule.may_opt_out is False, rule.reason
-    assert {rule.reason for rule in rules.RULES} == set(Reason)  # one rule per reason
+    reasons = [rule.reason for rule in (*rules.RULES, *rules.REMINDERS)]
+    assert sorted(reasons) == sorted(Reason)  # one rule per reason
 
 
 # -- the messages ---------------------------------------------------------------------------
@@ -493,3 +495,111 @@ def test_someone_short_of_hours_is_told_how_many_and_by_when(
 def test_at_risk_for_a_review_says_no_hours() -> None:
     notice = rules.notice_for(status_change(CertificationStatus.AT_RISK, "review_overdue"))
     assert notice is not None and notice.details == {}
+
+
+# -- a person's preferences ------------------------------------------------------------
+
+
+def test_without_preferences_the_contact_and_the_program_decide() -> None:
+    default = QuietHours(NEW_YORK)
+    chosen = Preferences()
+    spanish = Contact("p-1", email="a@example.org", language=Language.SPANISH)
+    assert chosen.language_for(spanish) == Language.SPANISH
+    assert chosen.quiet_hours_or(default) is default
+    assert not chosen.opted_out_of(may_opt_out=True)
+
+
+def test_a_chosen_language_wins_over_the_contacts() -> None:
+    english = Contact("p-1", email="a@example.org", language=Language.ENGLISH)
+    assert Preferences(language=Language.SPANISH).language_for(english) == Language.SPANISH
+
+
+def test_a_persons_quiet_hours_replace_the_programs_for_texts() -> None:
+    mine = Preferences(quiet_hours=(time(19, 0), time(10, 0))).quiet_hours_or(QuietHours(NEW_YORK))
+    assert mine.zone == NEW_YORK and (mine.start, mine.end) == (time(19, 0), time(10, 0))
+    evening = datetime(2027, 3, 1, 19, 30, tzinfo=NEW_YORK)  # allowed by the program's
+    assert mine.next_allowed(evening) == datetime(2027, 3, 2, 10, 0, tzinfo=NEW_YORK)
+    morning = datetime(2027, 3, 2, 10, 0, tzinfo=NEW_YORK)
+    assert mine.next_allowed(morning) == morning
+
+
+def test_opting_out_of_reminders_never_covers_application_or_status_news() -> None:
+    out = Preferences(reminders=False)
+    for rule in rules.RULES:
+        assert out.opted_out_of(may_opt_out=rule.may_opt_out) == rule.may_opt_out
+    skipped = {
+        rule.reason for rule in rules.RULES if out.opted_out_of(may_opt_out=rule.may_opt_out)
+    }
+    assert skipped == {Reason.PS101_COMPLETED, Reason.TRAINING_COMPLETED}
+    assert not skipped & {
+        Reason.AT_RISK,
+        Reason.LAPSED,
+        Reason.CERTIFIED,
+        Reason.REINSTATED,
+        Reason.REVIEW_DUE,
+        Reason.APPLICATION_ACCEPTED,
+    }
+
+
+# -- training reminders ------------------------------------------------------------------
+
+
+def training_day(starts_at: datetime, day: int = 3) -> reminders.ScheduledDay:
+    return reminders.ScheduledDay("2027-spring", day, starts_at, "Augusta Civic Center")
+
+
+def test_a_training_day_is_reminded_of_the_local_day_before_until_it_starts() -> None:
+    # Day 3 at 09:00 in New York on the Monday after the clocks went forward.
+    day = training_day(datetime(2027, 3, 15, 9, 0, tzinfo=NEW_YORK))
+    assert reminders.remind_on(day, NEW_YORK) == date(2027, 3, 14)
+    assert reminders.occasion(day, NEW_YORK) == "2027-spring:3:2027-03-15"
+    late_saturday = datetime(2027, 3, 13, 23, 59, tzinfo=NEW_YORK)
+    sunday = datetime(2027, 3, 14, 0, 0, tzinfo=NEW_YORK)
+    assert not reminders.is_due(day, late_saturday, NEW_YORK)
+    assert reminders.is_due(day, sunday, NEW_YORK)
+    assert reminders.is_due(day, datetime(2027, 3, 15, 8, 59, tzinfo=NEW_YORK), NEW_YORK)
+    assert not reminders.is_due(day, datetime(2027, 3, 15, 9, 0, tzinfo=NEW_YORK), NEW_YORK)
+
+
+def test_a_day_starting_just_after_midnight_utc_is_still_its_local_date() -> None:
+    day = training_day(datetime(2027, 3, 16, 0, 30, tzinfo=UTC))  # 20:30 on the 15th locally
+    assert reminders.occasion(day, NEW_YORK) == "2027-spring:3:2027-03-15"
+
+
+def test_a_moved_day_is_a_new_occasion_and_the_same_day_the_same_one() -> None:
+    first = training_day(datetime(2027, 3, 15, 9, 0, tzinfo=NEW_YORK))
+    later_that_day = training_day(datetime(2027, 3, 15, 13, 0, tzinfo=NEW_YORK))
+    moved = training_day(datetime(2027, 3, 22, 9, 0, tzinfo=NEW_YORK))
+    assert reminders.occasion(first, NEW_YORK) == reminders.occasion(later_that_day, NEW_YORK)
+    assert reminders.occasion(first, NEW_YORK) != reminders.occasion(moved, NEW_YORK)
+
+
+@pytest.mark.parametrize("language", list(Language))
+def test_a_reminder_says_when_and_where_and_may_be_opted_out_of(language: Language) -> None:
+    notice = reminders.reminder(
+        "p-1", training_day(datetime(2027, 3, 15, 9, 30, tzinfo=NEW_YORK)), NEW_YORK
+    )
+    assert (notice.person_id, notice.reason) == ("p-1", Reason.TRAINING_REMINDER)
+    assert dict(notice.details) == {
+        "cohort_id": "2027-spring",
+        "day": "3",
+        "date": "2027-03-15",
+        "starts_at": "09:30",
+        "place": "Augusta Civic Center",
+    }
+    rule = rules.rule_for(Reason.TRAINING_REMINDER)
+    assert rule.may_opt_out is True
+    rendered = messages.render(
+        Reason.TRAINING_REMINDER,
+        language,
+        name="Sam",
+        details=notice.details,
+        portal_url="https://ips.example.org",
+        help_contact="the OBH peer support team",
+        may_opt_out=rule.may_opt_out,
+    )
+    for value in notice.details.values():
+        assert value in rendered.body
+    assert "2027-03-15" in rendered.text and "09:30" in rendered.text
+    assert "https://ips.example.org" in rendered.text and len(rendered.text) <= 320
+    assert "None" not in rendered.body and "the OBH peer support team" in rendered.body

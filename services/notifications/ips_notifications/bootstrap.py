@@ -1,5 +1,6 @@
 """The composition root: everything a notifications process is made of, built once from
-its settings, for the HTTP app, the consumers, the delivery worker and the command line."""
+its settings, for the HTTP app, the consumers, the delivery worker, the reminder scheduler and
+the command line."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ from .db.tables import AuditEntry, Inbox, Outbox
 from .domain.delivery import DeliveryPolicy, QuietHours
 from .entrypoints import consumers, http
 from .entrypoints.delivery import Clock, DeliveryWorker
-from .handlers import delivery
+from .entrypoints.reminders import ReminderScheduler
+from .handlers import delivery, preferences, reminders
 from .settings import NotificationsSettings
 
 HANDLERS = (
@@ -32,12 +34,16 @@ HANDLERS = (
     delivery.record_outcome,
     delivery.next_due,
     delivery.list_notifications,
+    preferences.get_preferences,
+    preferences.set_preferences,
+    reminders.schedule_reminders,
 )
 
 
 @dataclass
 class Notifications(Service):
     delivery: DeliveryWorker = field(kw_only=True)
+    reminders: ReminderScheduler = field(kw_only=True)
 
 
 def system_clock() -> datetime:
@@ -97,12 +103,26 @@ def bootstrap(
         portal_url=settings.portal_url,
         help_contact=settings.help_contact,
     )
+    scheduler = ReminderScheduler(poll_seconds=settings.reminder_poll_seconds, clock=clock)
     bus = MessageBus(
         runtime.unit_of_work,
         handlers=HANDLERS,
-        dependencies={"delivery": policy, "wake_delivery": worker.wake},
+        dependencies={
+            "delivery": policy,
+            "wake_delivery": worker.wake,
+            "wake_reminders": scheduler.wake,
+            "zone": ZoneInfo(settings.timezone),
+        },
     )
     worker.drive(bus)
+    scheduler.drive(bus)
     consumers.register(runtime, bus)
     runtime.run_alongside(worker)
-    return Notifications(runtime, bus, [http.router(bus, settings.api_tokens)], delivery=worker)
+    runtime.run_alongside(scheduler)
+    return Notifications(
+        runtime,
+        bus,
+        [http.router(bus, settings.api_tokens, clock)],
+        delivery=worker,
+        reminders=scheduler,
+    )

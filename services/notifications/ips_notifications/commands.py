@@ -11,6 +11,7 @@ from ips_shared.contracts.events import Channel, Language
 from ips_shared.messaging.bus import Command, Query
 
 from .domain.delivery import Result
+from .domain.preferences import Preferences
 
 
 @dataclass(frozen=True)
@@ -85,3 +86,28 @@ class ListNotifications(Query[list[SentNotification]]):
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 500
+
+
+@dataclass(frozen=True)
+class GetPreferences(Query[Preferences]):
+    """A known person's preferences (the defaults if they chose none); else `UnknownPerson`."""
+
+    person_id: str
+
+
+@dataclass(frozen=True)
+class SetPreferences(Command[Preferences]):
+    """Replace a known person's preferences; `by` names who set them (a token's name)."""
+
+    person_id: str
+    preferences: Preferences
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ScheduleReminders(Command[int]):
+    """Make due every reminder whose date has come (`domain.reminders`), once each.
+    Returns how many are new."""
+
+    now: datetime

@@ -56,7 +56,12 @@ class NotificationsSettings(ServiceSettings):
         description="A notification not sent this long after it fell due is given up (final)",
     )
 
-    # Quiet hours for texts, in the program's time zone
+    # The reminder scheduler (the day before each training day)
+    reminder_poll_seconds: float = Field(
+        default=300.0, gt=0, description="How often the calendar is looked at for reminders"
+    )
+
+    # Quiet hours for texts, in the program's time zone (also the reminders' calendar)
     timezone: str = "America/New_York"
     quiet_hours_start: time = time(21, 0)
     quiet_hours_end: time = time(8, 0)

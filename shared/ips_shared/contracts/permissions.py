@@ -59,6 +59,7 @@ CONSUMERS: dict[str, tuple[Reads, ...]] = {
         Reads(streams.ENROLLMENT, "application-declined", subjects.APPLICATION_DECLINED),
         Reads(streams.ENROLLMENT, "application-withdrawn", subjects.APPLICATION_WITHDRAWN),
         Reads(streams.ENROLLMENT, "training-completed-notice", subjects.TRAINING_COMPLETED),
+        Reads(streams.ENROLLMENT, "cohort-scheduled", subjects.COHORT_SCHEDULED),
         Reads(streams.CERTIFICATION, "status-changed", subjects.CERTIFICATION_STATUS_CHANGED),
         Reads(streams.CERTIFICATION, "review-due", subjects.REVIEW_DUE),
     ),

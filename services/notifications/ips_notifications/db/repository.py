@@ -4,34 +4,55 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from ips_shared.contracts.envelope import CloudEvent
-from ips_shared.contracts.events import Channel, Language, PersonContactChanged
+from ips_shared.contracts.events import (
+    ApplicationAccepted,
+    ApplicationWithdrawn,
+    Channel,
+    CohortScheduled,
+    Language,
+    PersonContactChanged,
+)
 
-from ..domain.delivery import Contact, State
-from ..domain.reasons import DueNotice
+from ..domain.delivery import Contact, Skip, State
+from ..domain.preferences import DEFAULT, Preferences
+from ..domain.reasons import DueNotice, Reason
+from ..domain.reminders import ScheduledDay, occasion, remind_on
+from .tables import CohortMember, DueNotification, Preference, TrainingDay
 from .tables import Contact as ContactRow
-from .tables import DueNotification
 
 
 def add_due_notices(session: Session, notices: Sequence[tuple[DueNotice, CloudEvent[Any]]]) -> int:
     """Record each notice with the event that made it due, unless it is known already
     (its identity, person, reason and occasion, is unique). Returns how many are new."""
+    return _add(
+        session,
+        [
+            (notice, event.id, event.time, event.correlationid or event.id)
+            for notice, event in notices
+        ],
+    )
+
+
+def _add(session: Session, notices: Sequence[tuple[DueNotice, str, datetime, str | None]]) -> int:
+    """(notice, the event that caused it, when it is due, its correlation id)."""
     if not notices:
         return 0
-    occasions = {notice.occasion for notice, _ in notices}
+    occasions = {notice.occasion for notice, *_ in notices}
     query = select(DueNotification.person_id, DueNotification.reason, DueNotification.occasion)
     known = {
         tuple(row)
         for row in session.exec(query.where(col(DueNotification.occasion).in_(occasions)))
     }
     added = 0
-    for notice, event in notices:
+    for notice, caused_by, due_at, correlation_id in notices:
         key = (notice.person_id, str(notice.reason), notice.occasion)
         if key in known:
             continue
@@ -42,12 +63,12 @@ def add_due_notices(session: Session, notices: Sequence[tuple[DueNotice, CloudEv
                 person_id=notice.person_id,
                 reason=notice.reason,
                 occasion=notice.occasion,
-                caused_by=event.id,
-                due_at=event.time,
-                correlation_id=event.correlationid or event.id,
+                caused_by=caused_by,
+                due_at=due_at,
+                correlation_id=correlation_id,
                 details=json.dumps(dict(notice.details), sort_keys=True),
                 state=State.PENDING,
-                next_attempt_at=event.time,
+                next_attempt_at=due_at,
             )
         )
     return added
@@ -177,3 +198,147 @@ def sent_notifications(
         query = query.where(col(DueNotification.due_at) < until)
     query = query.order_by(col(DueNotification.due_at).desc(), col(DueNotification.id).desc())
     return list(session.exec(query.limit(limit)))
+
+
+# -- preferences -------------------------------------------------------------------------
+
+
+def is_known(session: Session, person_id: str) -> bool:
+    """A person is known once enrollment has sent their contact details."""
+    return session.get(ContactRow, person_id) is not None
+
+
+def _preferences(row: Preference) -> Preferences:
+    quiet = (row.quiet_start, row.quiet_end)
+    return Preferences(
+        language=Language(row.language) if row.language else None,
+        quiet_hours=quiet if quiet[0] is not None and quiet[1] is not None else None,  # type: ignore[arg-type]
+        reminders=row.reminders,
+    )
+
+
+def preferences_of(session: Session, person_id: str) -> Preferences:
+    row = session.get(Preference, person_id)
+    return DEFAULT if row is None else _preferences(row)
+
+
+def preferences_of_people(session: Session, person_ids: set[str]) -> dict[str, Preferences]:
+    """Each person's preferences (those without a row have the defaults, not listed)."""
+    if not person_ids:
+        return {}
+    rows = session.exec(select(Preference).where(col(Preference.person_id).in_(person_ids)))
+    return {row.person_id: _preferences(row) for row in rows}
+
+
+def set_preferences(
+    session: Session, person_id: str, chosen: Preferences, *, at: datetime, by: str
+) -> None:
+    row = session.get(Preference, person_id) or Preference(
+        person_id=person_id, changed_at=at, changed_by=by
+    )
+    row.language = str(chosen.language) if chosen.language else None
+    row.quiet_start, row.quiet_end = chosen.quiet_hours or (None, None)
+    row.reminders = chosen.reminders
+    row.changed_at = at
+    row.changed_by = by
+    session.add(row)
+
+
+# -- cohorts and their training days (the reminders) ------------------------------------
+
+
+def apply_membership(session: Session, event: CloudEvent[Any]) -> bool:
+    """Accepted: in the cohort. The application withdrawn: out of it, and its reminders
+    not sent yet are dropped. Other events change nothing (False)."""
+    data = event.data
+    if isinstance(data, ApplicationAccepted):
+        session.merge(
+            CohortMember(
+                application_id=data.application_id,
+                person_id=data.person_id,
+                cohort_id=data.cohort_id,
+            )
+        )
+    elif isinstance(data, ApplicationWithdrawn):
+        member = session.get(CohortMember, data.application_id)
+        if member is not None:
+            _drop_reminders(
+                session, member.cohort_id, Skip.WITHDRAWN, keep=set(), person_id=member.person_id
+            )
+            session.delete(member)
+    else:
+        return False
+    session.flush()
+    return True
+
+
+def apply_schedule(session: Session, event: CloudEvent[CohortScheduled], zone: ZoneInfo) -> bool:
+    """The latest schedule replaces the cohort's days (an older one arriving late changes
+    nothing); reminders not sent yet for dates no longer scheduled are dropped."""
+    data = event.data
+    query = select(TrainingDay).where(col(TrainingDay.cohort_id) == data.cohort_id)
+    current = list(session.exec(query))
+    if any(row.scheduled_at > event.time for row in current):
+        return False
+    session.execute(delete(TrainingDay).where(col(TrainingDay.cohort_id) == data.cohort_id))
+    days = [ScheduledDay(data.cohort_id, d.day, d.starts_at, data.place) for d in data.days]
+    for day in days:
+        session.add(
+            TrainingDay(
+                cohort_id=day.cohort_id,
+                day=day.day,
+                starts_at=day.starts_at,
+                place=day.place,
+                remind_on=remind_on(day, zone),
+                scheduled_at=event.time,
+                event_id=event.id,
+                correlation_id=event.correlationid or event.id,
+            )
+        )
+    session.flush()
+    _drop_reminders(
+        session, data.cohort_id, Skip.RESCHEDULED, keep={occasion(day, zone) for day in days}
+    )
+    return True
+
+
+def _drop_reminders(
+    session: Session,
+    cohort_id: str,
+    why: Skip,
+    *,
+    keep: set[str],
+    person_id: str | None = None,
+) -> None:
+    query = update(DueNotification).where(
+        col(DueNotification.reason) == Reason.TRAINING_REMINDER,
+        col(DueNotification.occasion).startswith(f"{cohort_id}:", autoescape=True),
+        col(DueNotification.state).in_((State.PENDING, State.AWAITING_CONTACT)),
+    )
+    if keep:
+        query = query.where(col(DueNotification.occasion).not_in(keep))
+    if person_id is not None:
+        query = query.where(col(DueNotification.person_id) == person_id)
+    session.execute(query.values(state=State.SKIPPED, outcome_code=str(why)))
+
+
+def days_to_remind(session: Session, today: date, now: datetime) -> list[tuple[TrainingDay, str]]:
+    """Training days whose reminder date has come (through the index) and that have not
+    begun, with each person in their cohort."""
+    query = (
+        select(TrainingDay, CohortMember.person_id)
+        .join(CohortMember, col(CohortMember.cohort_id) == col(TrainingDay.cohort_id))
+        .where(col(TrainingDay.remind_on) <= today, col(TrainingDay.starts_at) > now)
+        .order_by(col(TrainingDay.starts_at))
+    )
+    return [(day, person_id) for day, person_id in session.exec(query)]
+
+
+def add_reminders(
+    session: Session, reminders: Sequence[tuple[DueNotice, TrainingDay]], now: datetime
+) -> int:
+    """Reminders due now, each caused by the schedule that set its day; known ones once."""
+    return _add(
+        session,
+        [(notice, day.event_id, now, day.correlation_id) for notice, day in reminders],
+    )

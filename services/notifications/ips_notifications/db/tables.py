@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 
 from sqlalchemy import Index, Text, UniqueConstraint
 from sqlalchemy.orm import registry
@@ -82,6 +82,50 @@ class Contact(Table, table=True):
     erased: bool = False
     changed_at: datetime = Field(sa_type=UTCDateTime)
     event_id: str = Field(max_length=128)
+
+
+class Preference(Table, table=True):
+    """What a person chose (through the API, or an operator for them): a language that wins
+    over the contact's, quiet hours that replace the program's, and whether they want
+    reminders. No row: the defaults (the contact's language, the program's quiet hours,
+    reminders on)."""
+
+    __tablename__ = "preference"
+
+    person_id: str = Field(primary_key=True, max_length=64)
+    language: str | None = Field(default=None, max_length=8)
+    quiet_start: time | None = None
+    quiet_end: time | None = None
+    reminders: bool = True
+    changed_at: datetime = Field(sa_type=UTCDateTime)
+    changed_by: str = Field(max_length=200, description="The token's name that set them")
+
+
+class CohortMember(Table, table=True):
+    """Who is in which cohort, from enrollment's `ApplicationAccepted` (a withdrawal of the
+    application removes it): whom the training reminders go to."""
+
+    __tablename__ = "cohort_member"
+
+    application_id: str = Field(primary_key=True, max_length=64)
+    person_id: str = Field(max_length=64)
+    cohort_id: str = Field(index=True, max_length=64)
+
+
+class TrainingDay(Table, table=True):
+    """A cohort's current schedule, from its latest `CohortScheduled` (the whole schedule
+    each time), indexed by the date its reminders fall due."""
+
+    __tablename__ = "training_day"
+
+    cohort_id: str = Field(primary_key=True, max_length=64)
+    day: int = Field(primary_key=True)
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    place: str = Field(max_length=200)
+    remind_on: date = Field(index=True, description="Local date its reminders fall due")
+    scheduled_at: datetime = Field(sa_type=UTCDateTime, description="The schedule's event time")
+    event_id: str = Field(max_length=128, description="The CohortScheduled that set it")
+    correlation_id: str | None = Field(default=None, max_length=128)
 
 
 metadata = Table.metadata

@@ -17,6 +17,7 @@ class State(StrEnum):
     IN_FLIGHT = "in_flight"  # an attempt was recorded before sending; its outcome is not
     DELIVERED = "delivered"
     FAILED = "failed"  # final
+    SKIPPED = "skipped"  # final: not sent on purpose (`Skip`)
 
 
 class Failure(StrEnum):
@@ -27,6 +28,15 @@ class Failure(StrEnum):
     CONTACT_ERASED = "contact_erased"
     EXPIRED = "expired"
     TOO_MANY_ATTEMPTS = "too_many_attempts"
+
+
+class Skip(StrEnum):
+    """Why a due notification was settled without an attempt (`outcome_code` of a
+    `skipped` one; no `NotificationFailed` is emitted: nothing failed)."""
+
+    OPTED_OUT = "opted_out"  # the person opted out of its reason
+    RESCHEDULED = "rescheduled"  # a reminder for a training date no longer scheduled
+    WITHDRAWN = "withdrawn"  # a reminder for a cohort the person's application left
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ class Reason(StrEnum):
     LAPSED = "lapsed"
     CERTIFIED = "certified"
     REINSTATED = "reinstated"
+    TRAINING_REMINDER = "training_reminder"  # the calendar's (domain.reminders)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 Each rule says which event (and, for a status change, which change) makes which reason
 due, on which occasion (the notification is sent once per person, reason and occasion),
 which template says it, which few values the message may show, and whether the person may
-opt out of it (never for their certification status). `SILENT` lists the events that
+opt out of it (never for their certification status); `REMINDERS` are the reasons the
+calendar makes due (`domain.reminders`). `SILENT` lists the events that
 never notify: every event of the catalogue is in exactly one of the two.
 
 The values a message may show are picked here, one by one (`details`): an intake, a cohort,
@@ -190,9 +191,31 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 
+
+@dataclass(frozen=True)
+class Reminder:
+    """A reason the calendar makes due (`domain.reminders`), not an event."""
+
+    reason: Reason
+    may_opt_out: bool
+    explains: str = ""
+
+    @property
+    def template(self) -> str:
+        return str(self.reason)
+
+
+REMINDERS: tuple[Reminder, ...] = (
+    Reminder(
+        Reason.TRAINING_REMINDER,
+        may_opt_out=True,
+        explains="The day before each training day, to everyone accepted into the cohort",
+    ),
+)
+
 SILENT: Mapping[type[EventPayload], str] = {
     TrainingDayAttended: "one training day: the completion is what is told",
-    CohortScheduled: "a schedule: training reminders are not sent yet",
+    CohortScheduled: "a schedule: not told itself; it sets when the training reminders fall due",
     PersonContactChanged: "contact details: the contact book, not a message",
     HoursLogged: "hours: the person reported them",
     HoursRejected: "an answer to the source that reported",
@@ -214,8 +237,8 @@ def notice_for(event: EventPayload) -> DueNotice | None:
     return None
 
 
-def rule_for(reason: str) -> Rule:
-    return next(rule for rule in RULES if rule.reason == reason)
+def rule_for(reason: str) -> Rule | Reminder:
+    return next(rule for rule in (*RULES, *REMINDERS) if rule.reason == reason)
 
 
 def notifying_events() -> tuple[type[EventPayload], ...]:

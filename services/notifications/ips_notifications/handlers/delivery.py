@@ -30,12 +30,15 @@ from ..domain.delivery import (
     Failure,
     Outcome,
     Route,
+    Skip,
     State,
     expired,
     retry_at,
     route,
 )
+from ..domain.preferences import DEFAULT
 from ..domain.reasons import notification_key
+from ..domain.rules import rule_for
 
 log = structlog.get_logger(__name__)
 
@@ -50,11 +53,17 @@ def release_in_flight(message: ReleaseInFlight, uow: UnitOfWork) -> int:
 def claim_due(message: ClaimDue, uow: UnitOfWork, *, delivery: DeliveryPolicy) -> Claims:
     repository.release_awaiting(uow.session)
     rows = repository.due(uow.session, message.now, message.limit)
-    contacts = repository.contacts_of(uow.session, {row.person_id for row in rows})
+    people = {row.person_id for row in rows}
+    contacts = repository.contacts_of(uow.session, people)
+    chosen = repository.preferences_of_people(uow.session, people)
     claimed = []
     for row in rows:
         if expired(row.due_at, message.now, delivery.expire_after):
             _fail(uow, row, Failure.EXPIRED, message.now)
+            continue
+        preferences = chosen.get(row.person_id, DEFAULT)
+        if preferences.opted_out_of(may_opt_out=rule_for(row.reason).may_opt_out):
+            _skip(uow, row, Skip.OPTED_OUT, message.now)
             continue
         contact = contacts.get(row.person_id)
         if contact is None:  # sent once the person's details arrive
@@ -66,7 +75,8 @@ def claim_due(message: ClaimDue, uow: UnitOfWork, *, delivery: DeliveryPolicy) -
             _fail(uow, row, way, message.now)
             continue
         if way.channel == Channel.SMS:
-            allowed = delivery.quiet_hours.next_allowed(message.now)
+            quiet_hours = preferences.quiet_hours_or(delivery.quiet_hours)
+            allowed = quiet_hours.next_allowed(message.now)
             if allowed > message.now:  # held until morning
                 row.next_attempt_at = allowed
                 uow.session.add(row)
@@ -86,7 +96,7 @@ def claim_due(message: ClaimDue, uow: UnitOfWork, *, delivery: DeliveryPolicy) -
                 channel=way.channel,
                 address=way.address,
                 name=contact.name,
-                language=contact.language,
+                language=preferences.language_for(contact),
                 details=json.loads(row.details),
             )
         )
@@ -164,6 +174,16 @@ def _fail(uow: UnitOfWork, row: DueNotification, code: str, now: datetime) -> No
     uow.session.add(row)
     _emit_failed(uow, row, str(code), final=True)
     log.info("delivery.failed", notification_id=_key(row), reason=row.reason, code=str(code))
+
+
+def _skip(uow: UnitOfWork, row: DueNotification, why: Skip, now: datetime) -> None:
+    """Settled without an attempt, on purpose: recorded (operators see it in the list),
+    not emitted as a failure, as nothing failed."""
+    row.state = State.SKIPPED
+    row.finished_at = now
+    row.outcome_code = str(why)
+    uow.session.add(row)
+    log.info("delivery.skipped", notification_id=_key(row), reason=row.reason, code=str(why))
 
 
 def _emit_failed(uow: UnitOfWork, row: DueNotification, code: str, *, final: bool) -> None:

@@ -14,10 +14,19 @@ from ..domain.rules import notice_for
 
 
 def record_due_notifications(
-    events: Sequence[CloudEvent[Any]], uow: UnitOfWork, *, wake_delivery: Callable[[], None]
+    events: Sequence[CloudEvent[Any]],
+    uow: UnitOfWork,
+    *,
+    wake_delivery: Callable[[], None],
+    wake_reminders: Callable[[], None],
 ) -> None:
     """A notification is due for each event the rules table names (once per person, reason
-    and occasion); the others change nothing. The delivery worker is woken after commit."""
+    and occasion); the others change nothing. The delivery worker is woken after commit.
+    An application accepted or withdrawn also says who is in which cohort (the training
+    reminders: the reminder scheduler looks again after commit)."""
+    for event in events:
+        if repository.apply_membership(uow.session, event):
+            uow.on_commit(wake_reminders)
     notices = [
         (notice, event) for event in events if (notice := notice_for(event.data)) is not None
     ]
