@@ -21,12 +21,18 @@ real conversation: `fail_next(count, code)` refuses the next `count` messages,
 temporary failure, 550 a permanent one; any 4xx or 5xx code may be given), the text sink
 with the HTTP status (503 temporary, 400 permanent). A refused message is not written.
 
+The mail sink can also be made slow: `delay_data(seconds)` keeps each message as it
+arrives and holds the answer to DATA (250) that long, so that a test can kill a client
+while a message is taken and not yet answered (`unanswered()` lists the Message-IDs of
+those whose client went away before the answer).
+
 Files are written under a temporary name and renamed, so a reader never sees half of one.
 Names sort in arrival order; `messages()` returns them so (earlier runs' included).
 """
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import itertools
@@ -133,10 +139,38 @@ def _failure_code(code: int) -> bool:
     return 400 <= code < 600
 
 
+class _Slowness:
+    """How long the mail sink holds its answer to DATA, and what it took meanwhile."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.seconds = 0.0
+        self.holding = 0  # messages kept, answer not yet given
+        self.unanswered: list[str] = []  # Message-IDs kept whose client left before the answer
+
+    def hold(self, delta: int) -> None:
+        with self._lock:
+            self.holding += delta
+
+    def lost_answer(self, message_id: str) -> None:
+        with self._lock:
+            self.unanswered.append(message_id)
+
+    def lost_answers(self) -> list[str]:
+        with self._lock:
+            return list(self.unanswered)
+
+
+def _message_id(raw: bytes) -> str:
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    return str(parsed.get("Message-ID", ""))
+
+
 class _MailHandler:
-    def __init__(self, folder: Folder, refusals: Refusals) -> None:
+    def __init__(self, folder: Folder, refusals: Refusals, slowness: _Slowness) -> None:
         self.folder = folder
         self.refusals = refusals
+        self.slowness = slowness
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         code = self.refusals.take()
@@ -144,7 +178,17 @@ class _MailHandler:
             kind = "temporary" if code < 500 else "permanent"
             return f"{code} Refused by the local mail sink ({kind} failure, as told)"
         raw = envelope.original_content or b""
-        self.folder.write(raw if isinstance(raw, bytes) else raw.encode())
+        content = raw if isinstance(raw, bytes) else raw.encode()
+        self.folder.write(content)
+        if delay := self.slowness.seconds:
+            self.slowness.hold(1)
+            try:
+                await asyncio.sleep(delay)
+            except asyncio.CancelledError:  # the client went away: kept, never answered
+                self.slowness.lost_answer(_message_id(content))
+                raise
+            finally:
+                self.slowness.hold(-1)
         return "250 Message accepted for delivery"
 
 
@@ -157,12 +201,13 @@ class MailSink:
         self.port = port or free_port()
         self._files = Folder(folder, ".eml")
         self._refusals = Refusals(451, _failure_code)
+        self._slowness = _Slowness()
         self._controller: Controller | None = None
 
     def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         controller = Controller(
-            _MailHandler(self._files, self._refusals),
+            _MailHandler(self._files, self._refusals, self._slowness),
             hostname=self.host,
             port=self.port,
             enable_SMTPUTF8=True,
@@ -185,6 +230,21 @@ class MailSink:
 
     def accept_all(self) -> None:
         self._refusals.accept_all()
+
+    def delay_data(self, seconds: float) -> None:
+        """Keep each message as it arrives, then hold the answer to DATA `seconds` (0: answer
+        at once, the default)."""
+        if seconds < 0:
+            raise ValueError("seconds must be 0 or more")
+        self._slowness.seconds = seconds
+
+    def holding(self) -> int:
+        """How many messages are kept and still waiting for their answer."""
+        return self._slowness.holding
+
+    def unanswered(self) -> list[str]:
+        """Message-IDs of messages kept whose client went away before the answer."""
+        return self._slowness.lost_answers()
 
     def messages(self) -> list[EmailMessage]:
         """Every message in the folder, in arrival order."""

@@ -24,6 +24,8 @@ class Sizes:
     hours_under_sigterms: int
     valid_beside_poison: int
     hours_with_slow_handler: int
+    notifications_under_kills: int  # one email each (at most 1,000: GET /notifications)
+    notification_kills: int
     test_timeout: float  # seconds, per scenario
 
 
@@ -43,6 +45,8 @@ BOUNDED = Sizes(
     hours_under_sigterms=3_000,
     valid_beside_poison=500,
     hours_with_slow_handler=600,
+    notifications_under_kills=60,
+    notification_kills=4,
     test_timeout=300.0,
 )
 FULL = Sizes(
@@ -61,6 +65,8 @@ FULL = Sizes(
     hours_under_sigterms=20_000,
     valid_beside_poison=5_000,
     hours_with_slow_handler=10_000,
+    notifications_under_kills=400,
+    notification_kills=10,
     test_timeout=1_800.0,
 )
 
