@@ -42,6 +42,7 @@ from ips_certification.settings import CertificationSettings
 from ips_shared.contracts import streams
 from ips_shared.contracts.envelope import MSG_ID_HEADER, CloudEvent
 from ips_shared.contracts.events import CertificationStatus, HoursCategory, HoursLogged
+from ips_shared.messaging.streams import declare_streams
 
 from ..integration.harness import migrate_service
 
@@ -200,8 +201,7 @@ async def main(count: int, batch: int, rounds: int) -> None:
     rates: dict[str, list[float]] = defaultdict(list)
     ratios: dict[str, list[float]] = defaultdict(list)
     try:
-        for spec in (streams.ENROLLMENT, streams.HOURS):
-            await js.add_stream(spec.config())
+        await declare_streams(js, streams.ALL)  # as the admin's provisioning step does
         published = await publish(js, count)
         for round_ in range(1, rounds + 1):
             # Bare and service side by side in each round: the machine's pace drifts.

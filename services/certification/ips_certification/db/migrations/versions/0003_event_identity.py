@@ -18,6 +18,7 @@ import sqlmodel
 from alembic import op
 
 import ips_shared.db
+from ips_shared.migration_steps import INBOX_SOURCE, inbox_v1, rekey
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -26,20 +27,7 @@ depends_on: str | Sequence[str] | None = None
 
 ID = SOURCE = sqlmodel.sql.sqltypes.AutoString(length=128)
 AT = ips_shared.db.UTCDateTime(timezone=True)
-INBOX_SOURCE = sqlmodel.sql.sqltypes.AutoString(length=256)
 REFUSED_PREFIX = "refused:"  # how positions were written before this revision
-
-
-def inbox(*key: str) -> sa.Table:
-    return sa.Table(
-        "inbox",
-        sa.MetaData(),
-        sa.Column("consumer", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("event_id", ID, nullable=False),
-        sa.Column("source", INBOX_SOURCE, nullable="source" not in key),
-        sa.Column("applied_at", AT, nullable=False),
-        sa.PrimaryKeyConstraint(*key),
-    )
 
 
 def hours_entry(*key: str) -> sa.Table:
@@ -84,17 +72,6 @@ def hours_void(*key: str) -> sa.Table:
     )
 
 
-def rekey(table: sa.Table) -> None:
-    """Give the table the key `table` declares: in place on PostgreSQL; SQLite cannot alter
-    a key, so the table is copied into that shape."""
-    if op.get_bind().dialect.name == "sqlite":
-        with op.batch_alter_table(table.name, recreate="always", copy_from=table):
-            pass
-        return
-    op.drop_constraint(f"{table.name}_pkey", table.name, type_="primary")
-    op.create_primary_key(f"{table.name}_pkey", table.name, [c.name for c in table.primary_key])
-
-
 def drop_ledger_reference(name: str) -> None:
     with op.batch_alter_table("hours_void") as batch_op:
         batch_op.drop_constraint(name, type_="foreignkey")
@@ -113,7 +90,7 @@ def upgrade() -> None:
     op.execute(
         "UPDATE inbox SET source = 'service/enrollment' WHERE consumer = 'training-completed'"
     )
-    rekey(inbox("consumer", "event_id", "source"))  # a row left without a source fails here
+    rekey(inbox_v1("consumer", "event_id", "source"))  # a row left without a source fails here
     op.execute(
         f"UPDATE inbox SET event_id = substr(event_id, {len(REFUSED_PREFIX) + 1}) WHERE source = ''"
     )
@@ -164,6 +141,6 @@ def downgrade() -> None:
         )
 
     op.execute(f"UPDATE inbox SET event_id = '{REFUSED_PREFIX}' || event_id WHERE source = ''")
-    rekey(inbox("consumer", "event_id"))
+    rekey(inbox_v1("consumer", "event_id"))
     with op.batch_alter_table("inbox") as batch_op:
         batch_op.drop_column("source")

@@ -1,6 +1,6 @@
 """audit trail: who read or changed a person's record, operators' actions, refusals
 
-The table and its append-only triggers are `ips_shared.audit_schema`'s first version,
+The table and its append-only triggers are `ips_shared.migration_steps`'s first version,
 the same in every service that keeps the trail.
 
 Revision ID: 0003
@@ -10,7 +10,7 @@ Create Date: 2026-12-02 10:45:13.306783
 
 from collections.abc import Sequence
 
-from ips_shared.audit_schema import create_audit_trail_v1, drop_audit_trail_v1
+from ips_shared.migration_steps import create_audit_trail_v1, drop_audit_trail_v1
 
 revision: str = "0003"
 down_revision: str | None = "0002"
