@@ -34,7 +34,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, ExceptionContext, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
@@ -176,6 +176,26 @@ def bulk_insert(connection: Connection, model: Any, rows: Sequence[Mapping[str, 
         # Past SQLAlchemy, so not seen by its error hook; its CONTEXT line quotes the row.
         _without_values(error)
         raise
+
+
+def insert_new(
+    session: Session, model: Any, rows: Sequence[Mapping[str, Any]], unique: Sequence[str]
+) -> int:
+    """Insert the rows whose `unique` columns hold no row yet, skipping the others (also
+    one another transaction inserts at the same time: `ON CONFLICT DO NOTHING` on SQLite
+    and PostgreSQL). Returns how many were inserted."""
+    if not rows:
+        return 0
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(model).on_conflict_do_nothing(index_elements=list(unique))
+    inserted = 0
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        result = session.execute(statement.values(list(rows[start : start + _ROWS_PER_INSERT])))
+        inserted += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return inserted
+
+
+_ROWS_PER_INSERT = 500  # well under SQLite's limit on bound parameters
 
 
 def _converted(

@@ -3,7 +3,8 @@ real one, `MailSink`) holds its answer to DATA, so kills land while a message is
 and not yet answered. Every notification reaches the server at least once; every copy of
 one carries the same Message-ID; a second copy comes only from a kill that landed in
 flight (at most one per kill: the worker sends one message at a time), and every message
-the server took without answering was sent again."""
+the server took without answering was sent again (once the lease of the attempt the kill
+left in flight ran out)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ pytestmark = [pytest.mark.faults, pytest.mark.timeout(SIZES.test_timeout)]
 
 DATA_HELD_SECONDS = 0.15  # the SMTP server's answer to DATA, after it kept the message
 FINAL_SECONDS = 90.0
+LEASE_SECONDS = 6.0  # more than a batch of 5 at the 1 s SMTP timeout
 FINAL_STATES = ("delivered", "failed")
 
 
@@ -114,6 +116,11 @@ async def test_kill_9_mid_send_loses_no_notification_and_copies_share_a_message_
                 "delivery_poll_seconds": "0.2",
                 "delivery_retry_seconds": "[0.3]",
                 "delivery_max_attempts": "100",
+                # A kill leaves its batch in flight: claimed again when the lease runs out.
+                "delivery_batch_size": "5",
+                "smtp_timeout_seconds": "1",
+                "sms_timeout_seconds": "1",
+                "delivery_lease_seconds": str(LEASE_SECONDS),
             },
         )
         await system.migrate([notifications])

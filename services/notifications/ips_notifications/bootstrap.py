@@ -29,7 +29,7 @@ from .handlers import delivery, preferences, reminders
 from .settings import NotificationsSettings
 
 HANDLERS = (
-    delivery.release_in_flight,
+    delivery.release_claims,
     delivery.claim_due,
     delivery.record_outcome,
     delivery.next_due,
@@ -91,6 +91,7 @@ def bootstrap(
         max_attempts=settings.delivery_max_attempts,
         expire_after=timedelta(hours=settings.delivery_expire_after_hours),
         sms_available=Channel.SMS in adapters,
+        lease=timedelta(seconds=settings.delivery_lease_seconds),
     )
     # The consumers' handlers wake the worker, and the worker drives the delivery use cases
     # through the bus: it is built first and given the bus after (as certification's

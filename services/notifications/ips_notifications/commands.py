@@ -15,17 +15,12 @@ from .domain.preferences import Preferences
 
 
 @dataclass(frozen=True)
-class ReleaseInFlight(Command[int]):
-    """At start: attempts a crash left in flight are due again (sent with the same
-    Message-ID). Returns how many."""
-
-
-@dataclass(frozen=True)
 class Claimed:
     """One attempt, recorded as in flight: what the worker needs to render and send it.
     Held in memory only (the address and the message are never stored or logged)."""
 
     id: int
+    attempt: int  # which attempt this is: its outcome is recorded only if still the last
     key: str
     person_id: str
     reason: str
@@ -54,9 +49,21 @@ class ClaimDue(Command[Claims]):
 
 @dataclass(frozen=True)
 class RecordOutcome(Command[None]):
+    """The outcome of attempt `attempt`; ignored if the notification is no longer in flight
+    by that attempt (its lease ran out and another worker took it)."""
+
     id: int
+    attempt: int
     result: Result
     now: datetime
+
+
+@dataclass(frozen=True)
+class ReleaseClaims(Command[int]):
+    """Attempts this worker claimed and could not record an outcome for (a pass failed):
+    due again at once, not only when their lease runs out. Returns how many."""
+
+    claims: tuple[tuple[int, int], ...]  # (id, attempt)
 
 
 @dataclass(frozen=True)

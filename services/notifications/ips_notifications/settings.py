@@ -1,7 +1,8 @@
 from datetime import time
+from typing import Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from ips_shared.settings import ServiceSettings
@@ -50,6 +51,13 @@ class NotificationsSettings(ServiceSettings):
         " (the last one repeats)",
     )
     delivery_max_attempts: int = Field(default=8, ge=1, le=100)
+    delivery_lease_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description="An attempt in flight this long is taken for abandoned by a crashed worker"
+        " (of any replica) and sent again, with the same Message-ID; must exceed the time a"
+        " batch may take to send",
+    )
     delivery_expire_after_hours: float = Field(
         default=14 * 24.0,
         gt=0,
@@ -65,6 +73,20 @@ class NotificationsSettings(ServiceSettings):
     timezone: str = "America/New_York"
     quiet_hours_start: time = time(21, 0)
     quiet_hours_end: time = time(8, 0)
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_batch(self) -> Self:
+        """A worker sends a batch one message after another, each within its timeout: a
+        lease shorter than that would let another replica send a message still in hand."""
+        slowest = self.delivery_batch_size * max(
+            self.smtp_timeout_seconds, self.sms_timeout_seconds
+        )
+        if self.delivery_lease_seconds <= slowest:
+            raise ValueError(
+                "delivery_lease_seconds must exceed delivery_batch_size times the longest"
+                f" channel timeout ({slowest:g} s)"
+            )
+        return self
 
     @field_validator("timezone")
     @classmethod

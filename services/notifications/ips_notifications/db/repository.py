@@ -20,6 +20,7 @@ from ips_shared.contracts.events import (
     Language,
     PersonContactChanged,
 )
+from ips_shared.db import insert_new
 
 from ..domain.delivery import Contact, Skip, State
 from ..domain.preferences import DEFAULT, Preferences
@@ -42,36 +43,29 @@ def add_due_notices(session: Session, notices: Sequence[tuple[DueNotice, CloudEv
 
 
 def _add(session: Session, notices: Sequence[tuple[DueNotice, str, datetime, str | None]]) -> int:
-    """(notice, the event that caused it, when it is due, its correlation id)."""
-    if not notices:
-        return 0
-    occasions = {notice.occasion for notice, *_ in notices}
-    query = select(DueNotification.person_id, DueNotification.reason, DueNotification.occasion)
-    known = {
-        tuple(row)
-        for row in session.exec(query.where(col(DueNotification.occasion).in_(occasions)))
-    }
-    added = 0
-    for notice, caused_by, due_at, correlation_id in notices:
-        key = (notice.person_id, str(notice.reason), notice.occasion)
-        if key in known:
-            continue
-        known.add(key)
-        added += 1
-        session.add(
-            DueNotification(
-                person_id=notice.person_id,
-                reason=notice.reason,
-                occasion=notice.occasion,
-                caused_by=caused_by,
-                due_at=due_at,
-                correlation_id=correlation_id,
-                details=json.dumps(dict(notice.details), sort_keys=True),
-                state=State.PENDING,
-                next_attempt_at=due_at,
-            )
-        )
-    return added
+    """(notice, the event that caused it, when it is due, its correlation id). A notice
+    whose identity is recorded already, also by another replica at the same time, is
+    skipped."""
+    return insert_new(
+        session,
+        DueNotification,
+        [
+            {
+                "person_id": notice.person_id,
+                "reason": str(notice.reason),
+                "occasion": notice.occasion,
+                "caused_by": caused_by,
+                "due_at": due_at,
+                "correlation_id": correlation_id,
+                "details": json.dumps(dict(notice.details), sort_keys=True),
+                "state": State.PENDING,
+                "next_attempt_at": due_at,
+                "attempts": 0,
+            }
+            for notice, caused_by, due_at, correlation_id in notices
+        ],
+        unique=("person_id", "reason", "occasion"),
+    )
 
 
 def apply_contact(session: Session, event: CloudEvent[PersonContactChanged]) -> bool:
@@ -141,23 +135,34 @@ def release_awaiting(session: Session) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def release_in_flight(session: Session) -> int:
-    """Attempts left in flight (by a crash) are due again at once."""
-    result = session.execute(
-        update(DueNotification)
-        .where(col(DueNotification.state) == State.IN_FLIGHT)
-        .values(state=State.PENDING, next_attempt_at=DueNotification.last_attempt_at)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+_WAITING_TO_SEND = (State.PENDING, State.IN_FLIGHT)
+
+
+def release_claims(session: Session, claims: Sequence[tuple[int, int]]) -> int:
+    """The attempts named, if still in flight by that attempt, are due again at once."""
+    released = 0
+    for notification_id, attempt in claims:
+        result = session.execute(
+            update(DueNotification)
+            .where(
+                col(DueNotification.id) == notification_id,
+                col(DueNotification.attempts) == attempt,
+                col(DueNotification.state) == State.IN_FLIGHT,
+            )
+            .values(state=State.PENDING, next_attempt_at=DueNotification.last_attempt_at)
+        )
+        released += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return released
 
 
 def due(session: Session, now: datetime, limit: int) -> list[DueNotification]:
-    """Pending notifications whose time has come, oldest first; on PostgreSQL rows another
-    transaction holds are skipped."""
+    """Pending notifications whose time has come, and attempts in flight whose worker's
+    lease ran out, oldest first; on PostgreSQL rows another transaction holds are skipped
+    (so replicas claim different rows; on SQLite claims take turns on the write lock)."""
     query = (
         select(DueNotification)
         .where(
-            col(DueNotification.state) == State.PENDING,
+            col(DueNotification.state).in_(_WAITING_TO_SEND),
             col(DueNotification.next_attempt_at) <= now,
         )
         .order_by(col(DueNotification.next_attempt_at), col(DueNotification.id))
@@ -168,8 +173,9 @@ def due(session: Session, now: datetime, limit: int) -> list[DueNotification]:
 
 
 def next_due_at(session: Session) -> datetime | None:
+    """When the earliest pending notification falls due, or a lease runs out."""
     query = select(DueNotification.next_attempt_at).where(
-        col(DueNotification.state) == State.PENDING
+        col(DueNotification.state).in_(_WAITING_TO_SEND)
     )
     return session.exec(query.order_by(col(DueNotification.next_attempt_at)).limit(1)).first()
 

@@ -14,7 +14,8 @@ from ips_shared.contracts.events import Channel, Language
 class State(StrEnum):
     PENDING = "pending"  # due at `next_attempt_at`
     AWAITING_CONTACT = "awaiting_contact"  # the person's details have not arrived yet
-    IN_FLIGHT = "in_flight"  # an attempt was recorded before sending; its outcome is not
+    IN_FLIGHT = "in_flight"  # an attempt recorded before sending, its outcome not yet; its
+    # worker's lease runs to `next_attempt_at`, after which it is claimed again
     DELIVERED = "delivered"
     FAILED = "failed"  # final
     SKIPPED = "skipped"  # final: not sent on purpose (`Skip`)
@@ -129,3 +130,6 @@ class DeliveryPolicy:
     max_attempts: int = 8
     expire_after: timedelta = timedelta(days=14)
     sms_available: bool = True
+    # How long an attempt in flight belongs to the worker that claimed it: after that it is
+    # taken for abandoned (its worker crashed) and claimed again. Longer than a batch takes.
+    lease: timedelta = timedelta(minutes=15)

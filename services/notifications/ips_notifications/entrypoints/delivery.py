@@ -1,16 +1,22 @@
 """The delivery worker: sends what is due, by each person's channel, and records how it went.
 
-The guarantee, for one worker per database (one service process, as for the consumers):
+The guarantee, with any number of replicas sharing one database:
 
 - A notification's identity (person, reason, occasion) is committed with the consumed
   event, before the event is acknowledged and before anything is sent: an event applied
-  twice makes one notification.
-- Before sending, the attempt is committed as in flight (`ClaimDue`); after the server's
-  answer its outcome is committed (`RecordOutcome`) with `NotificationDelivered` or
-  `NotificationFailed` in the outbox, in the same transaction.
-- At start, and after a pass failed (the database out of reach, say), every attempt left
-  in flight is sent again (`ReleaseInFlight`), by email with the same `Message-ID`
-  (derived from the identity), to a text provider with the same `Idempotency-Key`.
+  twice, or by two replicas, makes one notification (the identity is unique).
+- Before sending, the attempt is committed as in flight (`ClaimDue`), with a lease: the
+  worker that claimed it owns it until `delivery_lease_seconds` have passed (PostgreSQL
+  replicas claim disjoint rows with `SKIP LOCKED`; SQLite's write lock makes claims take
+  turns). After the server's answer the outcome is committed (`RecordOutcome`) with
+  `NotificationDelivered` or `NotificationFailed` in the outbox, in the same transaction,
+  only if the attempt is still the notification's latest (fencing a worker whose lease ran
+  out while it hung).
+- An attempt whose worker crashed is claimed again once its lease has run out, by any
+  replica (or by the same one after its restart); one whose outcome a failed pass could not
+  record (the database out of reach) is released by its worker at the next pass. Either is
+  sent again by email with the same `Message-ID` (derived from the identity), to a text
+  provider with the same `Idempotency-Key`.
 
 So no crash gives zero messages: a notification leaves `pending`/`in_flight` only by a
 committed outcome recorded after the server answered (delivered, or a refusal the worker
@@ -20,10 +26,11 @@ A second copy can come in one window only: after the mail (or text) server has t
 message and before its outcome is committed here. That is a crash of this process, or a
 database failure, between the server's answer and the commit; or the server's answer lost
 on the way back (the connection cut after it took the message), which the worker takes
-for a transient failure and retries. The copy carries the same `Message-ID` (and the text
-the same `Idempotency-Key`), so a mail system or a reader can tell it is the same message.
-A crash before the attempt is committed, or after the outcome is, gives exactly one. A
-refusal the server answered (4xx, 5xx) or a connection it refused never gave a copy.
+for a transient failure and retries; or a worker that hung past its lease while sending.
+The copy carries the same `Message-ID` (and the text the same `Idempotency-Key`), so a
+mail system or a reader can tell it is the same message. A crash before the attempt is
+committed, or after the outcome is, gives exactly one. A refusal the server answered
+(4xx, 5xx) or a connection it refused never gave a copy.
 """
 
 from __future__ import annotations
@@ -42,7 +49,7 @@ from ips_shared.messaging.worker import Worker
 
 from .. import messages
 from ..channels import ChannelAdapter, Outgoing
-from ..commands import ClaimDue, Claimed, NextDue, RecordOutcome, ReleaseInFlight
+from ..commands import ClaimDue, Claimed, NextDue, RecordOutcome, ReleaseClaims
 from ..domain.delivery import Outcome, Result
 from ..domain.rules import rule_for
 
@@ -72,7 +79,9 @@ class DeliveryWorker(Worker):
         self._portal_url = portal_url
         self._help_contact = help_contact
         self._bus: MessageBus | None = None
-        self._released = False
+        # Attempts claimed whose outcome is not recorded yet: after a failed pass (the
+        # database out of reach, say) they are released at the next one.
+        self._unsettled: dict[int, int] = {}
 
     def drive(self, bus: MessageBus) -> None:
         self._bus = bus
@@ -85,19 +94,11 @@ class DeliveryWorker(Worker):
                 await channel.close()
 
     async def work(self) -> None:
-        try:
-            await self._pass()
-        except Exception:
-            # An attempt this pass recorded in flight may have no outcome recorded (the
-            # database failed us): the next pass sends it again, as after a crash.
-            self._released = False
-            raise
-
-    async def _pass(self) -> None:
         bus = self._require_bus()
-        if not self._released:
-            await asyncio.to_thread(bus.handle, ReleaseInFlight())
-            self._released = True
+        if self._unsettled:
+            claims = tuple(self._unsettled.items())
+            await asyncio.to_thread(bus.handle, ReleaseClaims(claims))
+            self._unsettled.clear()
         while not self._stopping:
             await self.deliver_due()
             next_due = await asyncio.to_thread(bus.handle, NextDue())
@@ -116,11 +117,12 @@ class DeliveryWorker(Worker):
             claims = await asyncio.to_thread(
                 bus.handle, ClaimDue(now=self._clock(), limit=self._batch_size)
             )
+            self._unsettled.update((claimed.id, claimed.attempt) for claimed in claims.attempts)
             for claimed in claims.attempts:
                 result = await self._send(claimed)
-                await asyncio.to_thread(
-                    bus.handle, RecordOutcome(claimed.id, result, now=self._clock())
-                )
+                outcome = RecordOutcome(claimed.id, claimed.attempt, result, now=self._clock())
+                await asyncio.to_thread(bus.handle, outcome)
+                del self._unsettled[claimed.id]
                 made += 1
             if claims.taken < self._batch_size:
                 break

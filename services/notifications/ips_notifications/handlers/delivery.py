@@ -20,7 +20,7 @@ from ..commands import (
     ListNotifications,
     NextDue,
     RecordOutcome,
-    ReleaseInFlight,
+    ReleaseClaims,
     SentNotification,
 )
 from ..db import repository
@@ -43,10 +43,10 @@ from ..domain.rules import rule_for
 log = structlog.get_logger(__name__)
 
 
-def release_in_flight(message: ReleaseInFlight, uow: UnitOfWork) -> int:
-    released = repository.release_in_flight(uow.session)
+def release_claims(message: ReleaseClaims, uow: UnitOfWork) -> int:
+    released = repository.release_claims(uow.session, message.claims)
     if released:
-        log.warning("delivery.resending_in_flight", notifications=released)
+        log.warning("delivery.resending_unsettled", notifications=released)
     return released
 
 
@@ -58,6 +58,8 @@ def claim_due(message: ClaimDue, uow: UnitOfWork, *, delivery: DeliveryPolicy) -
     chosen = repository.preferences_of_people(uow.session, people)
     claimed = []
     for row in rows:
+        if row.state == State.IN_FLIGHT:  # its worker's lease ran out: it crashed, or hangs
+            log.warning("delivery.resending_abandoned", notification_id=_key(row))
         if expired(row.due_at, message.now, delivery.expire_after):
             _fail(uow, row, Failure.EXPIRED, message.now)
             continue
@@ -86,10 +88,12 @@ def claim_due(message: ClaimDue, uow: UnitOfWork, *, delivery: DeliveryPolicy) -
         row.attempts += 1
         row.channel = way.channel
         row.last_attempt_at = message.now
+        row.next_attempt_at = message.now + delivery.lease
         uow.session.add(row)
         claimed.append(
             Claimed(
                 id=row.id,
+                attempt=row.attempts,
                 key=notification_key(row.person_id, row.reason, row.occasion),
                 person_id=row.person_id,
                 reason=row.reason,
@@ -105,7 +109,7 @@ def claim_due(message: ClaimDue, uow: UnitOfWork, *, delivery: DeliveryPolicy) -
 
 def record_outcome(message: RecordOutcome, uow: UnitOfWork, *, delivery: DeliveryPolicy) -> None:
     row = repository.notification(uow.session, message.id)
-    if row is None or row.state != State.IN_FLIGHT:
+    if row is None or row.state != State.IN_FLIGHT or row.attempts != message.attempt:
         return
     result = message.result
     if result.outcome == Outcome.DELIVERED:
