@@ -247,8 +247,10 @@ def autogenerate_revision(migrations_dir: Path, message: str) -> None:
         command.revision(config, message=message, autogenerate=True)
 
 
-def run_migrations_env(target_metadata: Any) -> None:
-    """The body of every service's Alembic `env.py` (online mode only)."""
+def run_migrations_env(target_metadata: Any, unmanaged: Collection[str] = ()) -> None:
+    """The body of every service's Alembic `env.py` (online mode only). `unmanaged`: names
+    of database objects the migrations make by hand that the tables do not describe (full-
+    text search indexes): autogenerate leaves them alone."""
     from alembic import context
 
     engine = create_db_engine(context.config.get_main_option("sqlalchemy.url"))
@@ -262,6 +264,7 @@ def run_migrations_env(target_metadata: Any) -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_name=lambda name, _type, _parent: name not in unmanaged,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -63,7 +63,22 @@ CONSUMERS: dict[str, tuple[Reads, ...]] = {
         Reads(streams.CERTIFICATION, "status-changed", subjects.CERTIFICATION_STATUS_CHANGED),
         Reads(streams.CERTIFICATION, "review-due", subjects.REVIEW_DUE),
     ),
-    "directory": (),
+    "directory": (
+        Reads(streams.CERTIFICATION, "certificate-status", subjects.CERTIFICATION_STATUS_CHANGED),
+    ),
+}
+
+# Consumers an operator command of a service makes for the time it runs and then deletes,
+# never the service's own loops: the directory's `rebuild` reads certification's status
+# changes from the start. The same rules as `CONSUMERS` (exact name, exact filter).
+REPLAYS: dict[str, tuple[Reads, ...]] = {
+    "directory": (
+        Reads(
+            streams.CERTIFICATION,
+            "certificate-status-rebuild",
+            subjects.CERTIFICATION_STATUS_CHANGED,
+        ),
+    ),
 }
 
 # What each service publishes, besides its dead letters. Certification answers reports on
@@ -97,7 +112,7 @@ def permissions_of(identity: str) -> Permissions:
 def _service(name: str) -> Permissions:
     if name not in streams.SERVICES:
         raise NotPermitted(f"{name!r} is not a service")
-    reads = CONSUMERS[name]
+    reads = (*CONSUMERS[name], *REPLAYS.get(name, ()))
     for read in reads:
         readers = CONFINED_STREAMS.get(read.stream.name)
         if readers is not None and name not in readers:

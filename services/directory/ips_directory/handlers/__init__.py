@@ -1,2 +1,1 @@
-"""The directory's use cases, one function per use case, `(message, uow)`: verification,
-listings and groups arrive with the directory issue."""
+"""The directory's use cases: one function per use case, `(message, uow)`."""
