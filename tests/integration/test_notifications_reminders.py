@@ -5,20 +5,24 @@ nats-server, the reminder scheduler on an injected clock, a real SMTP server
 Everyone accepted into a cohort (and only they) is reminded the day before each training
 day, once; a schedule that moves a day moves its reminder (one made due for the old date
 and not sent is dropped); a withdrawn application gets none; who opted out of reminders
-gets none."""
+gets none. People who completed Peer Support 101 and have not applied are reminded
+before each intake's application deadline."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from nats.js import JetStreamContext
 
 from ips_shared.contracts.events import (
     ApplicationAccepted,
+    ApplicationSubmitted,
     ApplicationWithdrawn,
     CohortScheduled,
+    PeerSupport101Completed,
+    Transport,
 )
 
 from .harness import eventually, publish
@@ -206,3 +210,103 @@ async def test_a_reminder_not_sent_yet_for_a_moved_day_is_dropped_and_opting_out
     assert "place in the training" in text["body"]
     assert len(text_sink.messages()) == 1
     assert len(reminder_states(database_url)) == 2
+
+
+def completed(person: str, on: date) -> Any:
+    return wrap(
+        PeerSupport101Completed(person_id=person, session_id="s-1", completed_on=on), ENROLLMENT
+    )
+
+
+def applied(person: str, application: str) -> Any:
+    return wrap(
+        ApplicationSubmitted(
+            application_id=application,
+            person_id=person,
+            intake="2027-spring",
+            submitted_at=datetime(2026, 11, 20, tzinfo=UTC),
+            transport=Transport.OWN_CAR,
+        ),
+        ENROLLMENT,
+    )
+
+
+def deadline_states(database_url: str) -> dict[tuple[str, str], str]:
+    return {
+        (n.person_id, n.occasion): n.state
+        for n in notices(database_url)
+        if n.reason == "deadline_reminder"
+    }
+
+
+async def test_graduates_who_have_not_applied_are_reminded_30_and_7_days_before_a_deadline(
+    jetstream: JetStreamContext, database_url: str, nats_url: str, mail_sink: Any
+) -> None:
+    """Maine's spring deadline is 15 January 2027: reminders on 16 December and 8 January,
+    to who completed Peer Support 101 before each and has not applied (in whichever order
+    the two events come), once each, whichever replica's pass finds them."""
+    clock = Clock(datetime(2026, 12, 10, 12, 0, tzinfo=NEW_YORK))
+    async with notifications(database_url, nats_url, mail_sink, clock=clock) as (service, client):
+        for person in ("g-1", "g-2", "g-3", "g-4", "g-5"):
+            await publish(jetstream, contact(person))
+        await publish(jetstream, completed("g-1", date(2026, 11, 1)))  # reminded twice
+        await publish(jetstream, completed("g-2", date(2026, 11, 2)))
+        await publish(jetstream, applied("g-2", "a-2"))  # applied: never
+        await publish(jetstream, applied("g-4", "a-4"))  # applied before the completion
+        await publish(jetstream, completed("g-4", date(2026, 11, 3)))  # came: never
+        await publish(jetstream, completed("g-5", date(2026, 11, 4)))  # opts out
+
+        async def opted_out() -> bool:  # once the person is known (their contact came)
+            answer = await client.put(
+                "/people/g-5/preferences",
+                json={"reminders": False},
+                headers={"authorization": f"Bearer {OPERATOR}"},
+            )
+            return answer.status_code == 200
+
+        await eventually(opted_out)
+        await eventually(lambda: len(notices(database_url)) == 6)  # their own messages
+        service.reminders.wake()
+        await asyncio.sleep(1.0)
+        assert deadline_states(database_url) == {}  # 10 December: too early
+
+        clock.now = datetime(2026, 12, 16, 0, 5, tzinfo=NEW_YORK)
+        service.reminders.wake()
+        await eventually(
+            lambda: (
+                deadline_states(database_url)
+                == {("g-1", "2027-spring:30d"): "delivered", ("g-5", "2027-spring:30d"): "skipped"}
+            )
+        )
+        # g-3 completes after the 30-day reminder: the 7-day one only.
+        await publish(jetstream, contact("g-3"))
+        await publish(jetstream, completed("g-3", date(2026, 12, 20)))
+        await eventually(lambda: len(notices(database_url)) == 9)
+        for _ in range(3):
+            service.reminders.wake()
+            await asyncio.sleep(0.3)
+        assert len(deadline_states(database_url)) == 2
+
+        clock.now = datetime(2027, 1, 8, 9, 0, tzinfo=NEW_YORK)
+        service.reminders.wake()
+        await eventually(
+            lambda: (
+                {key: state for key, state in deadline_states(database_url).items()}
+                == {
+                    ("g-1", "2027-spring:30d"): "delivered",
+                    ("g-5", "2027-spring:30d"): "skipped",
+                    ("g-1", "2027-spring:7d"): "delivered",
+                    ("g-3", "2027-spring:7d"): "delivered",
+                    ("g-5", "2027-spring:7d"): "skipped",
+                }
+            )
+        )
+    closing = [m for m in mail_sink.messages() if "close on 2027-01-15" in header(m, "Subject")]
+    assert sorted(header(m, "To") for m in closing) == [
+        "g-1@example.org",
+        "g-1@example.org",
+        "g-3@example.org",
+    ]
+    assert "7 days" in next(
+        m.get_content() for m in closing if header(m, "To") == "g-3@example.org"
+    )

@@ -21,7 +21,9 @@ from .channels import ChannelAdapter
 from .channels.email import EmailChannel
 from .channels.sms import SmsChannel
 from .db.tables import AuditEntry, Inbox, Outbox
+from .domain.deadlines import DeadlineCalendar
 from .domain.delivery import DeliveryPolicy, QuietHours
+from .domain.policy import DEFAULT_POLICY, read_policy
 from .entrypoints import consumers, http
 from .entrypoints.delivery import Clock, DeliveryWorker
 from .entrypoints.reminders import ReminderScheduler
@@ -113,6 +115,9 @@ def bootstrap(
             "wake_delivery": worker.wake,
             "wake_reminders": scheduler.wake,
             "zone": ZoneInfo(settings.timezone),
+            "deadlines": DeadlineCalendar.from_policy(
+                read_policy(settings.policy_file) if settings.policy_file else DEFAULT_POLICY
+            ),
         },
     )
     worker.drive(bus)

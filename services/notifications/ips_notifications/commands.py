@@ -114,7 +114,7 @@ class SetPreferences(Command[Preferences]):
 
 @dataclass(frozen=True)
 class ScheduleReminders(Command[int]):
-    """Make due every reminder whose date has come (`domain.reminders`), once each.
-    Returns how many are new."""
+    """Make due every reminder whose date has come (`domain.reminders`,
+    `domain.deadlines`), once each. Returns how many are new."""
 
     now: datetime

@@ -1,17 +1,25 @@
 from datetime import time
+from pathlib import Path
 from typing import Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from ips_shared.settings import ServiceSettings
+from ips_shared.settings import ServiceSettings, readable_policy
+
+from .domain.policy import read_policy
 
 
 class NotificationsSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_")
 
     http_port: int = Field(default=8003, ge=1, le=65535)
+    policy_file: FilePath | None = Field(
+        default=None,
+        description="The program policy (TOML): the intake deadlines and the days before them"
+        " to remind; without it the defaults reproduce Maine's",
+    )
 
     # Email (SMTP)
     smtp_host: str = Field(default="127.0.0.1", min_length=1)
@@ -64,7 +72,7 @@ class NotificationsSettings(ServiceSettings):
         description="A notification not sent this long after it fell due is given up (final)",
     )
 
-    # The reminder scheduler (the day before each training day)
+    # The reminder scheduler (the day before each training day; deadlines coming)
     reminder_poll_seconds: float = Field(
         default=300.0, gt=0, description="How often the calendar is looked at for reminders"
     )
@@ -73,6 +81,11 @@ class NotificationsSettings(ServiceSettings):
     timezone: str = "America/New_York"
     quiet_hours_start: time = time(21, 0)
     quiet_hours_end: time = time(8, 0)
+
+    @field_validator("policy_file")
+    @classmethod
+    def _valid_policy(cls, path: Path | None) -> Path | None:
+        return None if path is None else readable_policy(path, read_policy)
 
     @model_validator(mode="after")
     def _lease_outlasts_a_batch(self) -> Self:

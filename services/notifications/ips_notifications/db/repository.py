@@ -14,10 +14,12 @@ from sqlmodel import Session, col, select
 from ips_shared.contracts.envelope import CloudEvent
 from ips_shared.contracts.events import (
     ApplicationAccepted,
+    ApplicationSubmitted,
     ApplicationWithdrawn,
     Channel,
     CohortScheduled,
     Language,
+    PeerSupport101Completed,
     PersonContactChanged,
 )
 from ips_shared.db import insert_new
@@ -26,7 +28,14 @@ from ..domain.delivery import Contact, Skip, State
 from ..domain.preferences import DEFAULT, Preferences
 from ..domain.reasons import DueNotice, Reason
 from ..domain.reminders import ScheduledDay, occasion, remind_on
-from .tables import CohortMember, DueNotification, Preference, TrainingDay
+from .tables import (
+    CohortMember,
+    DeadlineReminderRun,
+    DueNotification,
+    Graduate,
+    Preference,
+    TrainingDay,
+)
 from .tables import Contact as ContactRow
 
 
@@ -348,3 +357,83 @@ def add_reminders(
         session,
         [(notice, day.event_id, now, day.correlation_id) for notice, day in reminders],
     )
+
+
+# -- graduates of Peer Support 101 (the application-deadline reminders) ------------------
+
+
+def apply_graduation(session: Session, event: CloudEvent[Any]) -> bool:
+    """Peer Support 101 completed: a graduate (the earliest completion kept). An application
+    submitted: the person has applied (whichever of the two comes first). Other events
+    change nothing (False)."""
+    data = event.data
+    if isinstance(data, PeerSupport101Completed):
+        row = {
+            "person_id": data.person_id,
+            "completed_on": data.completed_on,
+            "applied": False,
+            "event_id": event.id,
+            "correlation_id": event.correlationid or event.id,
+        }
+        if not insert_new(session, Graduate, [row], unique=("person_id",)):
+            session.execute(
+                update(Graduate)
+                .where(
+                    col(Graduate.person_id) == data.person_id,
+                    (col(Graduate.completed_on).is_(None))
+                    | (col(Graduate.completed_on) > data.completed_on),
+                )
+                .values(
+                    completed_on=data.completed_on,
+                    event_id=event.id,
+                    correlation_id=event.correlationid or event.id,
+                )
+            )
+        return True
+    if isinstance(data, ApplicationSubmitted):
+        row = {"person_id": data.person_id, "completed_on": None, "applied": True}
+        if not insert_new(session, Graduate, [row], unique=("person_id",)):
+            session.execute(
+                update(Graduate)
+                .where(col(Graduate.person_id) == data.person_id)
+                .values(applied=True)
+            )
+        return True
+    return False
+
+
+def deadline_reminder_done(session: Session, occasion: str) -> bool:
+    return session.get(DeadlineReminderRun, occasion) is not None
+
+
+def graduates_to_remind(session: Session, completed_before: date) -> list[Graduate]:
+    """Graduates who have not applied, with a completion dated before the day given
+    (through the index on applied and completion date)."""
+    query = select(Graduate).where(
+        col(Graduate.applied).is_(False), col(Graduate.completed_on) < completed_before
+    )
+    return list(session.exec(query.order_by(col(Graduate.person_id))))
+
+
+def add_deadline_reminders(
+    session: Session,
+    occasion: str,
+    reminders: Sequence[tuple[DueNotice, Graduate]],
+    now: datetime,
+) -> int:
+    """The reminders due now, each caused by the completion that made the person a
+    graduate; the occasion marked done (by whichever replica gets there first)."""
+    added = _add(
+        session,
+        [
+            (notice, graduate.event_id or "", now, graduate.correlation_id)
+            for notice, graduate in reminders
+        ],
+    )
+    insert_new(
+        session,
+        DeadlineReminderRun,
+        [{"occasion": occasion, "done_at": now, "people": len(reminders)}],
+        unique=("occasion",),
+    )
+    return added

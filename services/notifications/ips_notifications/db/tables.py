@@ -128,4 +128,33 @@ class TrainingDay(Table, table=True):
     correlation_id: str | None = Field(default=None, max_length=128)
 
 
+class Graduate(Table, table=True):
+    """Someone who completed Peer Support 101 (from `PeerSupport101Completed`) and whether
+    they have applied to the training since (any `ApplicationSubmitted`: in whichever order
+    the two arrive): whom the application-deadline reminders go to. A row may exist from an
+    application alone (`completed_on` unknown), and is then never reminded."""
+
+    __tablename__ = "graduate"
+    __table_args__ = (Index("ix_graduate_applied_completed", "applied", "completed_on"),)
+
+    person_id: str = Field(primary_key=True, max_length=64)
+    completed_on: date | None = None
+    applied: bool = False
+    event_id: str | None = Field(
+        default=None, max_length=128, description="The PeerSupport101Completed recorded"
+    )
+    correlation_id: str | None = Field(default=None, max_length=128)
+
+
+class DeadlineReminderRun(Table, table=True):
+    """An application-deadline reminder made due for everyone it was for (its occasion,
+    such as `2027-spring:30d`): later passes skip it."""
+
+    __tablename__ = "deadline_reminder_run"
+
+    occasion: str = Field(primary_key=True, max_length=128)
+    done_at: datetime = Field(sa_type=UTCDateTime)
+    people: int = 0
+
+
 metadata = Table.metadata

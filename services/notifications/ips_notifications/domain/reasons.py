@@ -28,6 +28,7 @@ class Reason(StrEnum):
     CERTIFIED = "certified"
     REINSTATED = "reinstated"
     TRAINING_REMINDER = "training_reminder"  # the calendar's (domain.reminders)
+    DEADLINE_REMINDER = "deadline_reminder"  # the calendar's (domain.deadlines)
 
 
 @dataclass(frozen=True)

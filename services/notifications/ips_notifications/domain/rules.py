@@ -4,7 +4,7 @@ Each rule says which event (and, for a status change, which change) makes which 
 due, on which occasion (the notification is sent once per person, reason and occasion),
 which template says it, which few values the message may show, and whether the person may
 opt out of it (never for their certification status); `REMINDERS` are the reasons the
-calendar makes due (`domain.reminders`). `SILENT` lists the events that
+calendar makes due (`domain.reminders`, `domain.deadlines`). `SILENT` lists the events that
 never notify: every event of the catalogue is in exactly one of the two.
 
 The values a message may show are picked here, one by one (`details`): an intake, a cohort,
@@ -210,6 +210,12 @@ REMINDERS: tuple[Reminder, ...] = (
         Reason.TRAINING_REMINDER,
         may_opt_out=True,
         explains="The day before each training day, to everyone accepted into the cohort",
+    ),
+    Reminder(
+        Reason.DEADLINE_REMINDER,
+        may_opt_out=True,
+        explains="An intake's application deadline is coming (30 and 7 days before, from the"
+        " policy), to people who completed Peer Support 101 and have not applied",
     ),
 )
 

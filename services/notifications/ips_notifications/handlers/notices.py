@@ -23,10 +23,12 @@ def record_due_notifications(
     """A notification is due for each event the rules table names (once per person, reason
     and occasion); the others change nothing. The delivery worker is woken after commit.
     An application accepted or withdrawn also says who is in which cohort (the training
-    reminders: the reminder scheduler looks again after commit)."""
+    reminders: the reminder scheduler looks again after commit); a Peer Support 101
+    completion or an application, who has applied since (the deadline reminders)."""
     for event in events:
         if repository.apply_membership(uow.session, event):
             uow.on_commit(wake_reminders)
+        repository.apply_graduation(uow.session, event)
     notices = [
         (notice, event) for event in events if (notice := notice_for(event.data)) is not None
     ]

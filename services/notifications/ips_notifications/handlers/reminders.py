@@ -1,9 +1,11 @@
-"""The training reminders: who is in which cohort, each cohort's schedule, and the pass
-that makes the reminders due whose date has come."""
+"""The reminders: each cohort's schedule, and the pass that makes due the reminders whose
+date has come (the day before each training day; an intake's application deadline
+coming)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from ips_shared.contracts.envelope import CloudEvent
@@ -12,6 +14,7 @@ from ips_shared.messaging.unit_of_work import UnitOfWork
 
 from ..commands import ScheduleReminders
 from ..db import repository
+from ..domain.deadlines import DeadlineCalendar
 from ..domain.reminders import ScheduledDay, is_due, reminder
 
 
@@ -33,15 +36,36 @@ def schedule_reminders(
     uow: UnitOfWork,
     *,
     zone: ZoneInfo,
+    deadlines: DeadlineCalendar,
     wake_delivery: Callable[[], None],
 ) -> int:
-    today = message.now.astimezone(zone).date()
-    found = []
-    for row, person_id in repository.days_to_remind(uow.session, today, message.now):
-        day = ScheduledDay(row.cohort_id, row.day, row.starts_at, row.place)
-        if is_due(day, message.now, zone):
-            found.append((reminder(person_id, day, zone), row))
-    added = repository.add_reminders(uow.session, found, message.now)
+    """Training reminders whose day has come, and the current application-deadline
+    reminder if it has not been made due yet. Returns how many are new."""
+    added = _training_reminders(uow, message.now, zone) + _deadline_reminders(
+        uow, message.now, deadlines
+    )
     if added:
         uow.on_commit(wake_delivery)
     return added
+
+
+def _training_reminders(uow: UnitOfWork, now: datetime, zone: ZoneInfo) -> int:
+    today = now.astimezone(zone).date()
+    found = []
+    for row, person_id in repository.days_to_remind(uow.session, today, now):
+        day = ScheduledDay(row.cohort_id, row.day, row.starts_at, row.place)
+        if is_due(day, now, zone):
+            found.append((reminder(person_id, day, zone), row))
+    return repository.add_reminders(uow.session, found, now)
+
+
+def _deadline_reminders(uow: UnitOfWork, now: datetime, deadlines: DeadlineCalendar) -> int:
+    current = deadlines.current(now)
+    if current is None or repository.deadline_reminder_done(uow.session, current.occasion):
+        return 0
+    today = deadlines.today(now)
+    found = [
+        (current.notice(graduate.person_id, today), graduate)
+        for graduate in repository.graduates_to_remind(uow.session, current.remind_on)
+    ]
+    return repository.add_deadline_reminders(uow.session, current.occasion, found, now)

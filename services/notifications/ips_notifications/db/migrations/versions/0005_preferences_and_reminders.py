@@ -7,7 +7,7 @@ recorded before this revision changes.
 `cohort_member` and `training_day`: who is in which cohort and each cohort's schedule,
 indexed by the date its reminders fall due. Filled from the events consumed from this
 revision on (the `cohort-scheduled` consumer starts at the stream's beginning; cohort
-members accepted before it are not known).
+members accepted before it are filled in by 0006, from the notifications they made).
 
 Revision ID: 0005
 Revises: 0004
