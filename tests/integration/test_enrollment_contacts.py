@@ -187,6 +187,39 @@ async def test_changed_details_are_published_and_the_stream_keeps_only_the_lates
     assert outbox_types(database_url).count("PersonContactChanged") == 5
 
 
+async def test_erased_details_are_gone_from_enrollment_its_outbox_and_the_stream(
+    enrollment: Enrollment, jetstream: JetStreamContext, database_url: str
+) -> None:
+    await add_self(enrollment, phone=PHONE, preferred_channel="sms", sms_consent=True)
+    await enrollment.ok("PATCH", f"/people/{SELF}/contact", email="second.zeb@example.org")
+    other = await enrollment.person()
+    await published(database_url)
+    by_self = await enrollment.call("DELETE", f"/people/{SELF}/contact", person_token(SELF))
+    assert (by_self.status_code, by_self.json()["code"]) == (403, "forbidden")  # operators do it
+
+    erased = await enrollment.ok("DELETE", f"/people/{SELF}/contact")
+    assert (erased["email"], erased["phone"], erased["sms_consent"]) == (None, None, False)
+    assert (erased["name"], erased["preferred_channel"]) == (NAME, "email")  # the record stays
+    await published(database_url)
+
+    assert await latest_contact(jetstream, SELF) == {
+        "person_id": SELF,
+        "name": "",
+        "email": None,
+        "phone": None,
+        "preferred_channel": "email",
+        "sms_consent": False,
+        "language": "en",
+        "erased": True,
+    }
+    held = json.dumps(await messages(jetstream, streams.CONTACTS.name))
+    kept = b"".join(row.payload for row in rows(database_url, tables.Outbox))
+    for detail in (EMAIL, "second.zeb@example.org", E164):
+        assert detail not in held and detail.encode() not in kept
+    assert (await latest_contact(jetstream, other))["email"] == "peer@example.org"
+    unknown = await enrollment.call("DELETE", "/people/zz-nobody/contact", OPERATOR)
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "unknown_person")
+
 async def test_a_person_changes_their_own_details_and_nobody_elses(
     enrollment: Enrollment, jetstream: JetStreamContext, database_url: str
 ) -> None:

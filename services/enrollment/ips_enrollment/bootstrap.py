@@ -50,6 +50,7 @@ def bootstrap(settings: EnrollmentSettings, clock: Clock = lambda: datetime.now(
             people.register_person,
             people.get_person,
             people.change_contact,
+            people.erase_contact,
             people.create_ps101_session,
             people.register_for_session,
             people.complete_ps101,

@@ -45,6 +45,15 @@ class ChangeContact(Command[Person]):
 
 
 @dataclass(frozen=True)
+class EraseContact(Command[Person]):
+    """Erase a person's contact details (email, phone, consent to texts): gone from this
+    database, from the events waiting to be published, and from the contact stream, where
+    the erasure replaces them on the person's subject. Their enrollment record stays."""
+
+    person_id: str
+
+
+@dataclass(frozen=True)
 class CreatePs101Session(Command[Ps101Session]):
     starts_at: datetime
     place: str

@@ -207,7 +207,7 @@ class PersonContactChanged(EventPayload):
     the person's own subject in CONTACTS, a stream that keeps the latest message per
     subject (so it holds current details only) and that notifications alone may read. No
     other event carries contact details. `erased`: the details were erased; forget them
-    (the person's subject is then purged)."""
+    (the erasure, carrying no details, is then all the stream holds on the subject)."""
 
     event_type: ClassVar[str] = "PersonContactChanged"
     subject: ClassVar[str] = subjects.PERSON_CONTACT_ALL

@@ -6,8 +6,10 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import TypeVar
 
+from sqlalchemy import delete
 from sqlmodel import Session, col, func, select
 
+from ips_shared.contracts import subjects
 from ips_shared.contracts.events import Channel, Language, Transport
 
 from ..domain.applications import ApplicationStatus, Queued
@@ -21,6 +23,7 @@ from .tables import (
     Cohort,
     CohortSchedule,
     CohortTrainingDay,
+    Outbox,
     Person,
     Ps101Registration,
     Ps101Session,
@@ -103,6 +106,14 @@ def set_contact(person: Person, contact: Contact) -> None:
     person.preferred_channel = contact.preferred_channel
     person.sms_consent = contact.sms_consent
     person.language = contact.language
+
+
+def forget_contact_events(session: Session, person_id: str) -> int:
+    """Every contact event of the person still in the outbox (waiting, or kept a while
+    after publishing) is deleted: an erasure leaves no copy of the details here."""
+    subject = subjects.person_contact_subject(person_id)
+    result = session.execute(delete(Outbox).where(col(Outbox.subject) == subject))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def add_ps101_session(

@@ -77,6 +77,13 @@ class Contact:
     sms_consent: bool
     language: Language
 
+    def erased(self) -> Contact:
+        """No way to reach the person left: the name (their enrollment record's) and the
+        language stay."""
+        return dataclasses.replace(
+            self, email=None, phone=None, preferred_channel=Channel.EMAIL, sms_consent=False
+        )
+
     def changed(self, changes: Mapping[str, object]) -> Contact:
         """This contact with `changes` (field -> new value; only the fields named change),
         still reachable by its chosen channel."""

@@ -22,6 +22,7 @@ from ..commands import (
     CompletePs101,
     CreatePs101Session,
     DeclineApplication,
+    EraseContact,
     GetApplication,
     GetPerson,
     GetSchedule,
@@ -246,6 +247,14 @@ def router(bus: MessageBus, tokens: ApiTokens) -> APIRouter:
         for_self(who, person_id)
         changes = {name: getattr(body, name) for name in body.model_fields_set}
         return _person_out(await bus.dispatch(ChangeContact(person_id, changes)))
+
+    @api.delete("/people/{person_id}/contact", tags=["people"])
+    async def erase_contact(person_id: str, _: Principal = operator) -> PersonOut:
+        """Erase a person's contact details (an operator, on the person's request): email,
+        phone and consent to texts are gone from enrollment, from its outbox and from the
+        contact stream (the erasure replaces them on the person's subject, and
+        notifications forgets them). The enrollment record stays."""
+        return _person_out(await bus.dispatch(EraseContact(person_id)))
 
     @api.get("/people/{person_id}/applications", tags=["people"])
     async def applications_of(person_id: str, who: Principal = anyone) -> list[ApplicationOut]:

@@ -10,6 +10,7 @@ from ..commands import (
     ChangeContact,
     CompletePs101,
     CreatePs101Session,
+    EraseContact,
     GetPerson,
     RegisterForSession,
     RegisterPerson,
@@ -70,6 +71,20 @@ def change_contact(message: ChangeContact, uow: UnitOfWork) -> Person:
     if updated != current:
         repository.set_contact(person, updated)
         announce_contact(uow, person)
+    return person
+
+
+def erase_contact(message: EraseContact, uow: UnitOfWork) -> Person:
+    """The details erased here and in the outbox first (deleted before the erasure's own
+    event is queued), then the erasure published on the person's subject, where the stream
+    keeps it alone."""
+    person = repository.person(uow.session, message.person_id)
+    repository.set_contact(person, repository.contact_of(person).erased())
+    repository.forget_contact_events(uow.session, person.id)
+    uow.emit(
+        events.PersonContactChanged(person_id=person.id, language=person.language, erased=True),
+        partition_key=person.id,
+    )
     return person
 
 
