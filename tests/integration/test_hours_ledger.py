@@ -199,6 +199,23 @@ async def test_an_operator_voids_an_entry_and_the_ledger_keeps_both(
         "Dana at OBH",
         "reported twice",
     )
+    # The person is told which hours no longer count (notifications), never why.
+    subscription = await jetstream.subscribe(
+        "ips.certification.hours.voided", stream=streams.CERTIFICATION.name, ordered_consumer=True
+    )
+    told = json.loads((await subscription.next_msg(timeout=10)).data)
+    assert (told["type"], told["partitionkey"]) == ("HoursVoided", "p-1")
+    voided_on = told["data"].pop("voided_on")
+    assert told["data"] == {
+        "person_id": "p-1",
+        "entry_event_id": entry.id,
+        "category": "volunteer_service",
+        "hours": "3.00",
+        "activity_date": entry.data.activity_date.isoformat(),
+    }
+    # The program's day (New York): UTC's, or the one before.
+    assert voided_on in {TODAY.isoformat(), (TODAY - timedelta(days=1)).isoformat()}
+    assert "reported twice" not in json.dumps(told) and "smhc" not in json.dumps(told)
 
 
 def api_call(client: httpx.AsyncClient, method: str, path: str, token: str, **body: Any) -> Any:

@@ -14,6 +14,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,6 +43,8 @@ from ips_shared.contracts.events import (
     CertificationStatusChanged,
     Channel,
     CohortScheduled,
+    HoursCategory,
+    HoursVoided,
     Language,
     PeerSupport101Completed,
     PersonContactChanged,
@@ -232,6 +235,18 @@ def notifying_events(person: str = "p-1") -> list[tuple[EventPayload, str, str]]
             status(CertificationStatus.CERTIFIED, "reinstated", date(2029, 6, 1)),
             CERTIFICATION,
             "reinstated",
+        ),
+        (
+            HoursVoided(
+                person_id=person,
+                entry_event_id="h-1",
+                category=HoursCategory.SKILL_BUILDING,
+                hours=Decimal("2.50"),
+                activity_date=date(2029, 7, 1),
+                voided_on=date(2029, 7, 3),
+            ),
+            CERTIFICATION,
+            "hours_voided",
         ),
     ]
 

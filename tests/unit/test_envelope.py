@@ -87,6 +87,14 @@ SAMPLES: dict[type[EventPayload], EventPayload] = {
     events.ReviewCompleted: events.ReviewCompleted(
         person_id="p-1", reviewed_on=date(2028, 3, 20), outcome=events.ReviewOutcome.AFFIRMED
     ),
+    events.HoursVoided: events.HoursVoided(
+        person_id="p-1",
+        entry_event_id="e-1",
+        category=events.HoursCategory.SKILL_BUILDING,
+        hours=Decimal("2.5"),
+        activity_date=date(2028, 3, 1),
+        voided_on=date(2028, 3, 5),
+    ),
     events.NotificationDelivered: events.NotificationDelivered(
         notification_id="n-1",
         person_id="p-1",

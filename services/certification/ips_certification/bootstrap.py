@@ -60,6 +60,7 @@ def bootstrap(settings: CertificationSettings, clock: Clock = system_clock) -> C
         events.CertificationStatusChanged,
         events.ReviewDue,
         events.ReviewCompleted,
+        events.HoursVoided,
     )
     policy = (
         read_policy(settings.policy_file).certification

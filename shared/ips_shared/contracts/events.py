@@ -315,6 +315,24 @@ class ReviewCompleted(EventPayload):
     outcome: ReviewOutcome
 
 
+class HoursVoided(EventPayload):
+    """An operator voided an accepted hours entry: it no longer counts. What the person may
+    be told: which hours (category, amount, date), never the operator's reason nor who
+    reported them."""
+
+    event_type: ClassVar[str] = "HoursVoided"
+    subject: ClassVar[str] = subjects.HOURS_VOIDED
+
+    person_id: PersonId
+    entry_event_id: str = Field(
+        min_length=1, max_length=128, description="The voided HoursLogged's event id"
+    )
+    category: HoursCategory
+    hours: Decimal = Field(gt=0, max_digits=6, decimal_places=2)
+    activity_date: date
+    voided_on: date
+
+
 # Notifications -----------------------------------------------------------------------
 
 
@@ -357,6 +375,7 @@ CATALOGUE: tuple[type[EventPayload], ...] = (
     CertificationStatusChanged,
     ReviewDue,
     ReviewCompleted,
+    HoursVoided,
     NotificationDelivered,
     NotificationFailed,
 )

@@ -62,6 +62,7 @@ CONSUMERS: dict[str, tuple[Reads, ...]] = {
         Reads(streams.ENROLLMENT, "cohort-scheduled", subjects.COHORT_SCHEDULED),
         Reads(streams.CERTIFICATION, "status-changed", subjects.CERTIFICATION_STATUS_CHANGED),
         Reads(streams.CERTIFICATION, "review-due", subjects.REVIEW_DUE),
+        Reads(streams.CERTIFICATION, "hours-voided", subjects.HOURS_VOIDED),
     ),
     "directory": (
         Reads(streams.CERTIFICATION, "certificate-status", subjects.CERTIFICATION_STATUS_CHANGED),

@@ -35,6 +35,7 @@ HOURS_REJECTED_ALL = f"{HOURS_REJECTED_PREFIX}.*"
 CERTIFICATION_STATUS_CHANGED = "ips.certification.status.changed"
 REVIEW_DUE = "ips.certification.review.due"
 REVIEW_COMPLETED = "ips.certification.review.completed"
+HOURS_VOIDED = "ips.certification.hours.voided"
 
 NOTIFICATION_DELIVERED = "ips.notifications.notification.delivered"
 NOTIFICATION_FAILED = "ips.notifications.notification.failed"

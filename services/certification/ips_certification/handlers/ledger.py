@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from ips_shared.contracts import subjects
 from ips_shared.contracts.envelope import CloudEvent
-from ips_shared.contracts.events import HoursLogged, HoursRejected
+from ips_shared.contracts.events import HoursLogged, HoursRejected, HoursVoided
 from ips_shared.messaging.consumer import BadMessage
 from ips_shared.messaging.unit_of_work import UnitOfWork
 
@@ -98,6 +98,17 @@ def void_hours(
     repository.add_void(db, entry, command.reason, command.actor, now)
     target = f"{entry.source} {entry.event_id}"
     repository.add_audit(db, "void_hours", target, command.actor, command.reason, now)
+    uow.emit(
+        HoursVoided(
+            person_id=entry.person_id,
+            entry_event_id=entry.event_id,
+            category=entry.category,
+            hours=entry.hours,
+            activity_date=entry.activity_date,
+            voided_on=calendar.today(),
+        ),
+        partition_key=entry.person_id,
+    )
     _check_soon(uow, {entry.person_id}, calendar.today(), wake_scheduler)
     return entry.source
 

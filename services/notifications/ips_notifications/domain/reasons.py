@@ -27,6 +27,7 @@ class Reason(StrEnum):
     LAPSED = "lapsed"
     CERTIFIED = "certified"
     REINSTATED = "reinstated"
+    HOURS_VOIDED = "hours_voided"
     TRAINING_REMINDER = "training_reminder"  # the calendar's (domain.reminders)
     DEADLINE_REMINDER = "deadline_reminder"  # the calendar's (domain.deadlines)
 

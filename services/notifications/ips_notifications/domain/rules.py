@@ -32,6 +32,7 @@ from ips_shared.contracts.events import (
     CohortScheduled,
     HoursLogged,
     HoursRejected,
+    HoursVoided,
     NotificationDelivered,
     NotificationFailed,
     PeerSupport101Completed,
@@ -189,6 +190,18 @@ RULES: tuple[Rule, ...] = (
         when=_status(CertificationStatus.CERTIFIED, "reinstated", "operator_reinstated"),
         explains="Back in good standing after a lapse, or reinstated by an operator",
     ),
+    Rule(
+        HoursVoided,
+        Reason.HOURS_VOIDED,
+        may_opt_out=False,
+        occasion=lambda e: f"{e.entry_event_id}:{e.activity_date.isoformat()}",
+        details=lambda e: {
+            "category": str(e.category),
+            "hours": f"{e.hours.normalize():f}",
+            "activity_date": e.activity_date.isoformat(),
+        },
+        explains="An operator voided reported hours: which ones (never why, nor who reported)",
+    ),
 )
 
 
@@ -224,7 +237,8 @@ SILENT: Mapping[type[EventPayload], str] = {
     CohortScheduled: "a schedule: not told itself; it sets when the training reminders fall due",
     PersonContactChanged: "contact details: the contact book, not a message",
     HoursLogged: "hours: the person reported them",
-    HoursRejected: "an answer to the source that reported",
+    HoursRejected: "an answer to the source that reported (a refusal the person is told of"
+    " is an operator's void: HoursVoided)",
     ReviewCompleted: "the review's outcome shows as a status change",
     NotificationDelivered: "our own outcome",
     NotificationFailed: "our own outcome",

@@ -16,6 +16,7 @@ from ips_shared.contracts.events import (
     ApplicationWithdrawn,
     CertificationStatusChanged,
     CohortScheduled,
+    HoursVoided,
     PeerSupport101Completed,
     PersonContactChanged,
     ReviewDue,
@@ -38,6 +39,7 @@ DURABLES: dict[type[EventPayload], str] = {
     TrainingCompleted: "training-completed-notice",
     CertificationStatusChanged: "status-changed",
     ReviewDue: "review-due",
+    HoursVoided: "hours-voided",
 }
 
 
