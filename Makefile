@@ -20,10 +20,16 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock shared/pyproject.toml $(wildcard s
 
 env: $(VENV)/.synced
 
+# axe-core, pinned, for the browser tests' accessibility audits (they skip without npm).
+tests/browser/node_modules/.installed: tests/browser/package.json tests/browser/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error >/dev/null && touch $@; \
+	else echo "npm not found: the browser tests will skip (in CI they fail)"; fi
+
 run: env ## start NATS (embedded unless NATS_URL is set) and all four services
 	$(PY) deploy/local/runner.py
 
-test: env ## the import contracts (pyproject.toml), then the whole suite: unit, integration (real NATS, SQLite and PostgreSQL), e2e, fault injection (bounded size)
+test: env tests/browser/node_modules/.installed ## the import contracts (pyproject.toml), then the whole suite: unit, integration (real NATS, SQLite and PostgreSQL), browser (headless Chromium), e2e, fault injection (bounded size)
 	$(VENV)/bin/lint-imports --no-logo
 	$(VENV)/bin/pytest
 

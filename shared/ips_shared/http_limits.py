@@ -19,6 +19,12 @@ SECURITY_HEADERS = {
     # A JSON API loads nothing and is framed by nobody.
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
 }
+# An HTML page (the directory's public one) loads its own stylesheet and images, and nothing
+# else: no script, no other origin; its forms go to the service itself.
+PAGE_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
 # Answers about the service itself hold no personal data; every other answer may.
 CACHEABLE_PATHS = frozenset({"/healthz", "/readyz", "/asyncapi.json"})
 
@@ -108,8 +114,9 @@ def _declared_length(scope: Scope) -> int | None:
 
 
 class SecurityHeaders:
-    """Adds `SECURITY_HEADERS` to every answer, and `Cache-Control: no-store` to every
-    answer outside `CACHEABLE_PATHS`."""
+    """Adds `SECURITY_HEADERS` to every answer (an HTML page gets `PAGE_POLICY` as its
+    Content-Security-Policy), and `Cache-Control: no-store` to every answer outside
+    `CACHEABLE_PATHS`."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -125,6 +132,8 @@ class SecurityHeaders:
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers[name] = value
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers["Content-Security-Policy"] = PAGE_POLICY
                 if not cacheable:
                     headers["Cache-Control"] = "no-store"
             await send(message)

@@ -220,6 +220,7 @@ async def test_erased_details_are_gone_from_enrollment_its_outbox_and_the_stream
     unknown = await enrollment.call("DELETE", "/people/zz-nobody/contact", OPERATOR)
     assert (unknown.status_code, unknown.json()["code"]) == (404, "unknown_person")
 
+
 async def test_a_person_changes_their_own_details_and_nobody_elses(
     enrollment: Enrollment, jetstream: JetStreamContext, database_url: str
 ) -> None:

@@ -14,7 +14,7 @@ from ips_shared.service import Service
 from . import SERVICE
 from . import __doc__ as description
 from .db.tables import AuditEntry, Inbox, Outbox
-from .entrypoints import consumers, http
+from .entrypoints import consumers, http, web
 from .handlers import centers, profiles, search, verification
 from .settings import DirectorySettings
 
@@ -62,5 +62,5 @@ def bootstrap(settings: DirectorySettings, clock: Clock = system_clock) -> Servi
     return Service(
         runtime,
         bus,
-        [http.public_router(bus), http.router(bus, settings.api_tokens, clock)],
+        [http.public_router(bus), http.router(bus, settings.api_tokens, clock), web.router(bus)],
     )
