@@ -10,11 +10,11 @@ the fields and never echo the values sent."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +24,7 @@ from . import errors
 from .auth import ApiToken, Principal, Role, principal_of, principals_by_digest
 from .http_audit import install_audit_trail
 from .http_limits import BodyLimit, SecurityHeaders
+from .listing import LARGEST_PAGE, csv_text
 from .messaging.causation import CORRELATION_HEADER, chain_of_request, within
 from .rate_limits import RateLimits, client_of, rate_limits_of, too_many_requests
 
@@ -203,3 +204,22 @@ def require(principal: Callable[[Request], Principal], *roles: Role) -> Callable
         return who
 
     return check
+
+
+# Operators' lists (`ips_shared.listing`): the query parameters and the CSV answer.
+PageNumber = Annotated[int, Query(ge=1, le=1_000_000, description="From 1")]
+PageSize = Annotated[int, Query(ge=1, le=LARGEST_PAGE, description="Rows per page")]
+ListFormat = Annotated[
+    Literal["json", "csv"], Query(description="`csv`: every matching row, as a CSV file")
+]
+
+
+def csv_response(
+    rows: Iterable[Mapping[str, Any]], columns: Sequence[str], filename: str
+) -> Response:
+    """The rows as a CSV file to download (UTF-8, a header line)."""
+    return Response(
+        csv_text(rows, columns),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -7,12 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from ips_shared.listing import PageRequest
 from ips_shared.messaging.bus import Command, Query
 
 from .domain.centers import Center, Group, GroupType, Meeting
 from .domain.certificates import Status, Verification
 from .domain.profiles import Profile, PublicProfile, Setting
-from .domain.search import PageRequest
 
 # -- verification ------------------------------------------------------------------------
 

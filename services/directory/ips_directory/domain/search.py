@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 WORD = re.compile(r"\w+", re.UNICODE)
 MOST_TERMS = 8
@@ -27,13 +26,3 @@ def sqlite_match(words: tuple[str, ...]) -> str:
 def postgresql_tsquery(words: tuple[str, ...]) -> str:
     """A `to_tsquery('simple', ...)` text: every word as a prefix, all required."""
     return " & ".join(f"{word}:*" for word in words)
-
-
-@dataclass(frozen=True)
-class PageRequest:
-    page: int = 1
-    page_size: int = 20
-
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.page_size

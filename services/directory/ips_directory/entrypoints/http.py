@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from ips_shared.auth import ApiTokens, Principal, Role
 from ips_shared.http import bearer_principal, require
+from ips_shared.listing import PageRequest
 from ips_shared.messaging.bus import MessageBus
 from ips_shared.rate_limits import public_rate_limit
 
@@ -47,7 +48,7 @@ from ..domain.centers import Center, Group, GroupType, Meeting, Weekday
 from ..domain.certificates import Verification
 from ..domain.errors import NotOwnProfile
 from ..domain.profiles import Profile, Setting
-from ..domain.search import LARGEST_PAGE, PageRequest
+from ..domain.search import LARGEST_PAGE
 
 
 def line(longest: int) -> type[str]:

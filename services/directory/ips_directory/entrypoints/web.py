@@ -27,6 +27,7 @@ from starlette.datastructures import QueryParams
 
 from ips_shared import errors
 from ips_shared.http import status_of
+from ips_shared.listing import PageRequest
 from ips_shared.messaging.bus import MessageBus
 from ips_shared.rate_limits import client_of, rate_limits_of
 
@@ -43,7 +44,7 @@ from ..domain.centers import Weekday
 from ..domain.certificates import Status
 from ..domain.errors import UnknownCertificate
 from ..domain.profiles import Setting
-from ..domain.search import LARGEST_PAGE, PageRequest
+from ..domain.search import LARGEST_PAGE
 
 SITE = Path(__file__).resolve().parents[1] / "web"
 STYLESHEET = "/static/site.css"
