@@ -1,6 +1,8 @@
 """`make run` as a newcomer meets it: the runner starts NATS and the four services as
 separate processes; a person goes from registration to `TrainingCompleted` over HTTP, the
-application confirmation becomes due in notifications' own database; Ctrl-C stops all."""
+application confirmation becomes due in notifications' own database and reaches the mail
+sink; a certificate certification issues verifies on the directory's public page, and an
+opted-in profile is listed; Ctrl-C stops all."""
 
 from __future__ import annotations
 
@@ -158,6 +160,84 @@ def test_the_runner_refuses_to_start_when_a_service_port_is_taken_and_names_it(
     assert not any(listening(port) for port in (first_port, first_port + 2, first_port + 3))
 
 
+def put(url: str, body: dict[str, object], token: str = OPERATOR) -> Any:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="PUT",
+        headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 200
+        return json.loads(answer.read())
+
+
+def page(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+CERTIFIED = "e2e-certified"
+NUMBER = "ME-2026-0777"
+SHOWN_NAME, HIDDEN_REGION = "Robin E2E", "Hidden County Zq"
+
+
+def certified_on_the_directory_page(tmp_path: Path, ports: dict[str, int]) -> None:
+    """A certificate certification issues (an operator imports one granted before the
+    system, as `ips-certification import-certificates` does on a running system) reaches the
+    directory as an event: its number verifies on the public page, status and dates only,
+    and the person's opted-in profile is listed with the fields they chose, nothing else."""
+    data = tmp_path / "data"
+    certificates = tmp_path / "certificates.csv"
+    certificates.write_text(
+        "person_id,certificate_number,certified_on,trained_on,cohort,last_review_on\n"
+        f"{CERTIFIED},{NUMBER},{(date.today() - timedelta(days=90)).isoformat()},,,\n"
+    )
+    environment = {
+        **os.environ,
+        "CERTIFICATION_DATABASE_URL": f"sqlite:///{data / 'certification.db'}",
+        "CERTIFICATION_POLICY_FILE": str(ROOT / "deploy" / "policy" / "policy.toml"),
+    }
+    imported = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ips-certification"),
+            "import-certificates",
+            str(certificates),
+        ],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    directory = f"http://127.0.0.1:{ports['directory']}"
+    put(
+        f"{directory}/people/{CERTIFIED}/profile",
+        {
+            "listed": True,
+            "shown": ["display_name"],
+            "display_name": SHOWN_NAME,
+            "region": HIDDEN_REGION,
+        },
+    )
+
+    def verified() -> bool:
+        status, html = page(f"{directory}/verify?number={NUMBER}")
+        return status == 200 and "This certificate is current." in html
+
+    wait_for(verified, timeout=30, what="the certificate to verify on the directory's page")
+    _, html = page(f"{directory}/verify?number={NUMBER}")
+    assert "Certified since" in html and "Valid through" in html
+    assert SHOWN_NAME not in html and CERTIFIED not in html  # status and dates only
+    status, unknown = page(f"{directory}/verify?number=ME-2026-0778")
+    assert status == 404 and "Number not found" in unknown
+    _, listed = page(f"{directory}/search/specialists?q=Robin")
+    assert SHOWN_NAME in listed and HIDDEN_REGION not in listed
+
+
 @pytest.mark.timeout(240)
 def test_the_runner_starts_everything_and_an_application_reaches_notifications(
     tmp_path: Path,
@@ -247,6 +327,7 @@ def test_the_runner_starts_everything_and_an_application_reaches_notifications(
             return code == 200 and body["status"] == "trained"
 
         wait_for(known_as_trained, timeout=30, what="certification to know the person as trained")
+        certified_on_the_directory_page(tmp_path, ports)
         assert (tmp_path / "data" / "nats" / "jetstream").is_dir()  # NATS data under one folder
         # The local sinks for notifications keep what peers would receive under it too.
         assert (tmp_path / "data" / "mail").is_dir()
