@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import errors
@@ -144,6 +144,13 @@ def install_error_envelope(app: FastAPI) -> None:
         # The checks passed, but another request committed the same change first.
         detail = "The request conflicts with a change made at the same time; check and retry."
         return JSONResponse({"code": "conflict", "detail": detail}, status_code=409)
+
+    @app.exception_handler(DataError)
+    async def unstorable(_request: Request, _error: DataError) -> JSONResponse:
+        # Passed the request's own checks, refused by the database: a NUL character in
+        # text (PostgreSQL stores none), a number out of a column's range.
+        detail = "A value in the request cannot be stored or searched for (a control character?)."
+        return JSONResponse({"code": "invalid_value", "detail": detail}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:

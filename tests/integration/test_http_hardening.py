@@ -199,3 +199,21 @@ async def test_a_client_failing_to_authenticate_too_often_is_answered_429_for_a_
         assert 1 <= int(held_back.headers["retry-after"]) <= 60
         assert held_back.headers["x-content-type-options"] == "nosniff"
         assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_a_value_the_database_cannot_store_is_a_422_not_a_500(
+    jetstream: JetStreamContext, database_url: str, nats_url: str
+) -> None:
+    """A NUL character passes JSON and the request's own checks; PostgreSQL refuses it in
+    text. The answer says so with a code, and does not echo the value."""
+    async with enrollment(database_url, nats_url) as (_app, client):
+        operator = {"authorization": f"Bearer {OPERATOR}"}
+        answer = await client.post(
+            "/people", json={"name": "A\u0000Peer", "region": "York"}, headers=operator
+        )
+        if database_url.startswith("sqlite"):
+            assert answer.status_code == 201  # SQLite stores it
+            return
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["code"] == "invalid_value"
+        assert "Peer" not in answer.text
