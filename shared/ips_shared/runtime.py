@@ -143,7 +143,9 @@ class ServiceRuntime:
         deployment (the service waits for its streams as it starts)."""
         await self.broker.connect()
         try:
-            await declare_streams(self.jetstream(), streams.owned_by(self.name))
+            await declare_streams(
+                self.jetstream(), streams.owned_by(self.name), self.settings.stream_replicas
+            )
         finally:
             await self.broker.stop()
 

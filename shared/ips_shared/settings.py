@@ -96,6 +96,13 @@ class ServiceSettings(BaseSettings):
     stream_wait_seconds: float = Field(
         default=60.0, ge=0, description="How long to wait at start for streams other services own"
     )
+    stream_replicas: int = Field(
+        default=1,
+        ge=1,
+        le=5,
+        description="Copies a NATS cluster keeps of each stream this service provisions: 1 for"
+        " one server (`make run`), 3 for a production cluster of three",
+    )
 
     def nats_endpoint(self) -> NatsEndpoint:
         credentials = read_credentials(self.nats_credentials) if self.nats_credentials else None

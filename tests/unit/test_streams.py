@@ -246,3 +246,8 @@ def test_catalogue_event_types_and_subjects_are_unique():
     assert len(types) == len(set(types))
     assert len(fixed) == len(set(fixed))
     assert set(events.BY_TYPE) == set(types)
+
+
+def test_streams_are_kept_in_as_many_copies_as_the_settings_say():
+    assert all(spec.config().num_replicas == 1 for spec in streams.ALL)  # one server
+    assert all(spec.config(3).num_replicas == 3 for spec in streams.ALL)  # a cluster of three

@@ -26,7 +26,8 @@ class StreamSpec:
     max_age_seconds: float = 0.0  # 0 keeps events for as long as the stream exists
     latest_per_subject: bool = False  # keep only the newest message of each subject
 
-    def config(self) -> StreamConfig:
+    def config(self, replicas: int = 1) -> StreamConfig:
+        """`replicas`: copies the cluster keeps (1 for `make run`, 3 in production)."""
         return StreamConfig(
             name=self.name,
             description=self.description,
@@ -37,6 +38,7 @@ class StreamSpec:
             duplicate_window=DUPLICATE_WINDOW_SECONDS,
             max_age=self.max_age_seconds,
             max_msgs_per_subject=1 if self.latest_per_subject else -1,
+            num_replicas=replicas,
         )
 
 

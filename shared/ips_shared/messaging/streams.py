@@ -15,10 +15,13 @@ from ..contracts.streams import StreamSpec
 log = structlog.get_logger("ips.streams")
 
 
-async def declare_streams(jetstream: JetStreamContext, specs: Iterable[StreamSpec]) -> None:
-    """Create or update the streams this service owns (idempotent)."""
+async def declare_streams(
+    jetstream: JetStreamContext, specs: Iterable[StreamSpec], replicas: int = 1
+) -> None:
+    """Create or update the streams this service owns (idempotent), each kept in `replicas`
+    copies (a change of count is applied to an existing stream too)."""
     for spec in specs:
-        config = spec.config()
+        config = spec.config(replicas)
         try:
             await jetstream.stream_info(spec.name)
         except NotFoundError:
