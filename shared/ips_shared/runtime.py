@@ -56,7 +56,7 @@ class ServiceRuntime:
         endpoint = settings.nats_endpoint()
         self.identity = endpoint.credentials.identity if endpoint.credentials else None
         self.broker = NatsBroker(
-            endpoint.url,
+            endpoint.servers,
             **endpoint.connect_options(),
             logger=logging.getLogger(f"ips.{name}.broker"),
             log_level=logging.DEBUG,

@@ -57,7 +57,11 @@ class ServiceSettings(BaseSettings):
     database_url: str = Field(
         min_length=1, description="SQLAlchemy URL of the service's own database"
     )
-    nats_url: str = Field(default="nats://127.0.0.1:4222", pattern=r"^(nats|tls)://")
+    nats_url: str = Field(
+        default="nats://127.0.0.1:4222",
+        pattern=r"^(nats|tls)://[^,\s]+(,(nats|tls)://[^,\s]+)*$",
+        description="A server, or a cluster's servers separated by commas",
+    )
     nats_credentials: Annotated[Path | None, AfterValidator(readable_credentials)] = Field(
         default=None,
         description="The service's own NATS credentials file (from `ips-access`); none on an"

@@ -68,8 +68,13 @@ def read_credentials(path: Path) -> Credentials:
 class NatsEndpoint:
     """Where to connect, and as whom (no credentials: an open server, as in some tests)."""
 
-    url: str
+    url: str  # one server, or a cluster's: `nats://a:4222,nats://b:4222,...`
     credentials: Credentials | None = None
+
+    @property
+    def servers(self) -> list[str]:
+        """The servers to try, in order (a client learns the rest of a cluster from them)."""
+        return [server.strip() for server in self.url.split(",") if server.strip()]
 
     def connect_options(self) -> dict[str, Any]:
         return self.credentials.connect_options() if self.credentials else {}

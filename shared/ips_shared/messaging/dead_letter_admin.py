@@ -296,7 +296,7 @@ async def _dead_letters(endpoint: NatsEndpoint, service: str) -> AsyncIterator[_
 
     try:
         connection = await nats.connect(
-            endpoint.url,
+            endpoint.servers,
             **endpoint.connect_options(),
             connect_timeout=5,
             max_reconnect_attempts=1,
