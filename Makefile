@@ -8,7 +8,7 @@ export UV_PYTHON := $(PYTHON)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: env run test test-unit test-faults bench schemas migration lint clean
+.PHONY: env run test test-unit test-faults bench bench-directory schemas migration lint clean
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -42,6 +42,9 @@ test-faults: env ## the fault-injection scenarios (tests/faults) at the sizes of
 
 bench: env ## the hours ledger's commit rate next to bare nats-py (PostgreSQL too when POSTGRES_URL is set)
 	$(PY) -m tests.bench.hours_throughput --events $(or $(EVENTS),50000)
+
+bench-directory: env ## the directory's search and verification over HTTP with 100,000 listed specialists and 500 centers (SQLite; PostgreSQL too with POSTGRES_URL)
+	$(PY) -m tests.bench.directory_search --specialists $(or $(SPECIALISTS),100000)
 
 schemas: env ## regenerate the committed JSON Schemas and AsyncAPI documents
 	$(PY) -m ips_shared.contracts.schemas docs/schemas
