@@ -169,6 +169,8 @@ def seed(database_url: str, specialists: int, centers: int, rng: random.Random) 
             for n in range(1, 4 * centers + 1)
         ]
         connection.execute(insert(MeetingRecord), meetings)
+    with engine.connect() as connection:  # the statistics autovacuum would gather in service
+        connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
     engine.dispose()
 
 

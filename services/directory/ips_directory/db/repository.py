@@ -184,11 +184,14 @@ def _full_text(
         wanted = func.to_tsquery(literal_column("'simple'"), postgresql_tsquery(words))
         return query.where(vector.op("@@")(wanted)), func.ts_rank(vector, wanted).desc()
     fts = SEARCH_INDEXES[name]
+    # Materialized: the match runs once. As a plain subquery SQLite may run it again for
+    # every row the other filters leave (a county with thousands of listings).
     hits = (
         select(literal_column("rowid").label("hit_id"), literal_column("rank").label("hit_rank"))
         .select_from(text(fts))
         .where(text(f"{fts} MATCH :match").bindparams(match=sqlite_match(words)))
-        .subquery(f"{fts}_hits")
+        .cte(f"{fts}_hits")
+        .prefix_with("MATERIALIZED")
     )
     return query.join(hits, hits.c.hit_id == table.id), hits.c.hit_rank.asc()
 
