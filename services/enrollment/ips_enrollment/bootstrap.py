@@ -16,7 +16,7 @@ from .db.tables import AuditEntry, Inbox, Outbox
 from .domain.intakes import IntakeCalendar
 from .domain.policy import EnrollmentPolicy, read_policy
 from .entrypoints import http
-from .handlers import Clock, applications, cohorts, people, roster, training
+from .handlers import Clock, applications, cohorts, lists, people, reports, roster, training
 from .settings import EnrollmentSettings
 
 
@@ -67,6 +67,15 @@ def bootstrap(settings: EnrollmentSettings, clock: Clock = lambda: datetime.now(
             cohorts.get_schedule,
             training.record_attendance,
             training.ride_sharing,
+            lists.list_people,
+            lists.get_record,
+            lists.list_applications,
+            lists.list_cohorts,
+            lists.cohort_roster,
+            lists.assign_cohort_trainers,
+            lists.list_sessions,
+            lists.assign_session_trainers,
+            reports.summary_report,
         ],
         dependencies={
             "clock": clock,

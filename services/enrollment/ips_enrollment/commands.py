@@ -4,13 +4,29 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from ips_shared.contracts.events import Channel, Language, Transport
+from ips_shared.listing import Paged, PageRequest
 from ips_shared.messaging.bus import Command, Query
 
 from .db.tables import Application, Cohort, Person, Ps101Registration, Ps101Session
+from .domain.listings import (
+    ApplicationsFilter,
+    ApplicationSummary,
+    CohortsFilter,
+    CohortSummary,
+    EnrollmentRecord,
+    PeopleFilter,
+    Period,
+    PersonSummary,
+    RosterEntry,
+    RosterFilter,
+    SessionsFilter,
+    SessionSummary,
+    Summary,
+)
 from .domain.rides import RideListing
 from .domain.roster import RosterRow
 from .domain.schedule import ScheduledDay
@@ -92,6 +108,9 @@ class SubmitApplication(Command[Application]):
     offers_ride: bool
     work_settings: tuple[str, ...]
     received_at: datetime  # decides the intake
+    # A paper application: the operator who keys it in (their token's name). Its
+    # `received_at` is the date and time the paper arrived, never after now.
+    keyed_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -176,3 +195,75 @@ class RideSharing(Query[list[RideListing]]):
     """Who needs a ride and who offered one, by region, among those accepted."""
 
     cohort_id: str
+
+
+# -- operators' lists and the statewide report ----------------------------------------------
+# `page=None`: every matching row (a CSV export).
+
+
+@dataclass(frozen=True)
+class ListPeople(Query[Paged[PersonSummary]]):
+    """People matching every filter, by name (then id)."""
+
+    filter: PeopleFilter = field(default_factory=PeopleFilter)
+    page: PageRequest | None = field(default_factory=PageRequest)
+
+
+@dataclass(frozen=True)
+class GetRecord(Query[EnrollmentRecord]):
+    person_id: str
+
+
+@dataclass(frozen=True)
+class ListApplications(Query[Paged[ApplicationSummary]]):
+    """Applications matching every filter, in submission order."""
+
+    filter: ApplicationsFilter = field(default_factory=ApplicationsFilter)
+    page: PageRequest | None = field(default_factory=PageRequest)
+
+
+@dataclass(frozen=True)
+class ListCohorts(Query[Paged[CohortSummary]]):
+    """Cohorts (an intake with applications, or one an operator set up), in the order
+    their intakes run."""
+
+    filter: CohortsFilter = field(default_factory=CohortsFilter)
+    page: PageRequest | None = field(default_factory=PageRequest)
+
+
+@dataclass(frozen=True)
+class CohortRoster(Query[Paged[RosterEntry]]):
+    """A cohort's trainees and those making up a day in it, by name. `trainer`: the
+    trainer asking (refused unless assigned to the cohort); None for an operator."""
+
+    cohort_id: str
+    filter: RosterFilter = field(default_factory=RosterFilter)
+    page: PageRequest | None = field(default_factory=PageRequest)
+    trainer: str | None = None
+
+
+@dataclass(frozen=True)
+class AssignCohortTrainers(Command[tuple[str, ...]]):
+    """The trainers of a cohort, all of them (those left out are unassigned)."""
+
+    cohort_id: str
+    trainers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ListSessions(Query[Paged[SessionSummary]]):
+    """Peer Support 101 sessions, by start."""
+
+    filter: SessionsFilter = field(default_factory=SessionsFilter)
+    page: PageRequest | None = field(default_factory=PageRequest)
+
+
+@dataclass(frozen=True)
+class AssignSessionTrainers(Command[tuple[str, ...]]):
+    session_id: str
+    trainers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SummaryReport(Query[Summary]):
+    period: Period

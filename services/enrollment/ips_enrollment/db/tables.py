@@ -57,6 +57,15 @@ class Ps101Session(Table, table=True):
     capacity: int
 
 
+class Ps101SessionTrainer(Table, table=True):
+    """A trainer (the name of their token) assigned to a Peer Support 101 session."""
+
+    __tablename__ = "ps101_session_trainer"
+
+    session_id: str = Field(primary_key=True, foreign_key="ps101_session.id", max_length=64)
+    trainer: str = Field(primary_key=True, index=True, max_length=100)
+
+
 class Ps101Registration(Table, table=True):
     __tablename__ = "ps101_registration"
 
@@ -80,6 +89,11 @@ class Application(Table, table=True):
     status: ApplicationStatus = ApplicationStatus.SUBMITTED
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decline_reason: str | None = Field(default=None, max_length=64)
+    # A paper application: the operator who keyed it in (their token's name) and when;
+    # `submitted_at` is then the date and time it was received. Both empty when the person
+    # applied themself (or before 0005).
+    keyed_by: str | None = Field(default=None, max_length=100)
+    keyed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Cohort(Table, table=True):
@@ -89,6 +103,16 @@ class Cohort(Table, table=True):
 
     id: str = Field(primary_key=True, max_length=16)
     capacity: int
+
+
+class CohortTrainer(Table, table=True):
+    """A trainer (the name of their token) assigned to a cohort by an operator: they see
+    the cohort in their list and its roster."""
+
+    __tablename__ = "cohort_trainer"
+
+    cohort_id: str = Field(primary_key=True, foreign_key="cohort.id", max_length=16)
+    trainer: str = Field(primary_key=True, index=True, max_length=100)
 
 
 class CohortSchedule(Table, table=True):

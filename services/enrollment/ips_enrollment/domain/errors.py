@@ -87,3 +87,28 @@ class InvalidSchedule(EnrollmentError, errors.Invalid):
 
 class NoSchedule(NotFound):
     code = "no_schedule"
+
+
+class InvalidPeriod(EnrollmentError, errors.Invalid):
+    code = "invalid_period"
+
+
+class UnknownTrainer(EnrollmentError, errors.Invalid):
+    code = "unknown_trainer"
+
+
+class Forbidden(EnrollmentError, errors.Forbidden):
+    pass
+
+
+class OperatorsOnly(Forbidden):
+    """Something only an operator may give, such as the date a paper application was
+    received: a person's own application is dated when it arrives."""
+
+    code = "operators_only"
+
+
+class NotAssigned(Forbidden):
+    """A trainer asked for a cohort or session they are not assigned to."""
+
+    code = "not_assigned"

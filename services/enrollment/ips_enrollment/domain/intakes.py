@@ -47,6 +47,20 @@ class IntakeCalendar:
         if year < 1 or season not in {deadline.season for deadline in self.deadlines}:
             raise UnknownCohort("No intake of the program's calendar has this cohort id.")
 
+    @property
+    def seasons(self) -> tuple[str, ...]:
+        """The calendar's seasons in the order their intakes run within a year."""
+        return tuple(deadline.season for deadline in self.deadlines)
+
+    def intake(self, cohort_id: str) -> Intake | None:
+        """The intake of this id (its deadline), or None if the calendar has none such."""
+        year, season = _parts(cohort_id)
+        for deadline in self.deadlines:
+            if deadline.season == season and year >= 1:
+                day = date(year, deadline.month, min(deadline.day, _last_day(year, deadline.month)))
+                return Intake(year, season, day)
+        return None
+
     def today(self, now: datetime) -> date:
         """The date `now` falls on in the program's time zone."""
         return now.astimezone(self.timezone).date()

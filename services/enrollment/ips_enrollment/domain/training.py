@@ -69,3 +69,48 @@ def check_may_attend(
     ):
         return
     raise NotInCohort("This person is not in the cohort and has no make-up day open in it.")
+
+
+def missed_days(attended_days: Iterable[int], passed: Iterable[int]) -> tuple[int, ...]:
+    """The days a trainee missed: not attended (in any cohort) although the cohort's
+    schedule held them already (`passed`: days that ended before today), or although a
+    later day was attended. Days still to come are not missed."""
+    attended = set(attended_days)
+    if not attended:
+        return ()
+    gone = set(passed)
+    return tuple(
+        day
+        for day in range(1, TRAINING_DAYS + 1)
+        if day not in attended and (day in gone or day < max(attended))
+    )
+
+
+def make_up_due_by(attended: Iterable[tuple[int, date]], window_months: int) -> date | None:
+    """The last day on which the missing days may be made up: the end of the window (from
+    an attended day on) that holds the most days attended, the latest such window if
+    several hold as many. None before any day is attended."""
+    history = list(attended)
+    best: tuple[int, date] | None = None
+    for start in sorted({on for _, on in history}):
+        end = add_months(start, window_months)
+        held = len({day for day, on in history if start <= on <= end})
+        if best is None or held >= best[0]:
+            best = (held, end)
+    return None if best is None else best[1]
+
+
+def make_up(
+    attended: Iterable[tuple[int, date]],
+    *,
+    passed: Iterable[int],
+    completed: bool,
+    window_months: int,
+) -> tuple[tuple[int, ...], date | None]:
+    """(missed days, due by) of a trainee: nothing once the training is completed or while
+    no day is missed; else the days missed and the last day to make them up on."""
+    history = list(attended)
+    missed = () if completed else missed_days((day for day, _ in history), passed)
+    if not missed:
+        return (), None
+    return missed, make_up_due_by(history, window_months)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 
 from ips_shared.contracts import events
+from ips_shared.messaging.causation import current_chain
 from ips_shared.messaging.unit_of_work import UnitOfWork
 
 from ..commands import (
@@ -22,15 +23,21 @@ from ..db import repository
 from ..db.tables import Application, Cohort
 from ..domain import applications
 from ..domain.applications import ApplicationStatus
-from ..domain.errors import DuplicateApplication, MissingPrerequisite
+from ..domain.errors import DuplicateApplication, FutureDate, MissingPrerequisite
 from ..domain.intakes import IntakeCalendar
 from ..domain.policy import EnrollmentPolicy
 from . import Clock
 
 
 def submit_application(
-    message: SubmitApplication, uow: UnitOfWork, *, intakes: IntakeCalendar
+    message: SubmitApplication, uow: UnitOfWork, *, clock: Clock, intakes: IntakeCalendar
 ) -> Application:
+    """The intake follows from when the application was received: now, or for a paper
+    application keyed in by an operator, the date and time it arrived (never later than
+    now). Who keyed it is kept with it and in the audit trail."""
+    now = clock()
+    if message.keyed_by and message.received_at > now:
+        raise FutureDate("A paper application cannot have been received after now.")
     intake = intakes.intake_for(message.received_at)
     repository.person(uow.session, message.person_id)
     if not repository.completed_ps101(uow.session, message.person_id):
@@ -48,6 +55,8 @@ def submit_application(
         offers_ride=message.offers_ride,
         work_settings=message.work_settings,
         submitted_at=message.received_at,
+        keyed_by=message.keyed_by,
+        keyed_at=now if message.keyed_by else None,
     )
     uow.emit(
         events.ApplicationSubmitted(
@@ -64,6 +73,18 @@ def submit_application(
         uow.session.flush()
     except IntegrityError:  # a concurrent duplicate won the race
         raise duplicate from None
+    if message.keyed_by:
+        chain = current_chain()
+        repository.add_audit_entry(
+            uow.session,
+            at=now,
+            actor=message.keyed_by,
+            action="key paper application",
+            person_id=application.person_id,
+            record=f"application_id={application.id}, "
+            f"received_at={application.submitted_at.isoformat()}, intake={application.intake}",
+            correlation_id=chain.correlation_id if chain else None,
+        )
     return application
 
 
