@@ -19,7 +19,7 @@ from .domain.calendar import Calendar, Clock
 from .domain.policy import CertificationPolicy, read_policy
 from .entrypoints import consumers, http
 from .entrypoints.scheduler import Scheduler
-from .handlers import decisions, imports, ledger, queries, standing
+from .handlers import decisions, imports, ledger, lists, queries, standing
 from .settings import CertificationSettings
 
 HANDLERS = (
@@ -33,6 +33,12 @@ HANDLERS = (
     queries.explain_status,
     queries.hours_of,
     queries.what_if,
+    lists.worklist,
+    lists.people,
+    lists.refused_reports,
+    lists.refusals_of,
+    lists.certificates,
+    lists.summarize,
 )
 
 

@@ -5,15 +5,20 @@ arrives as events instead, applied by `handlers` through the consumers."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 
-from ips_shared.contracts.events import CertificationStatus, ReviewOutcome
+from pydantic import BaseModel, Field
+
+from ips_shared.contracts.events import CertificationStatus, HoursCategory, ReviewOutcome
+from ips_shared.listing import Paged, PageRequest
 from ips_shared.messaging.bus import Command, Query
 
 from .db.tables import HoursEntry, HoursVoid, StatusChange
 from .domain.certificates import CertificateRow
 from .domain.policy import Rules
 from .domain.status import Assessment, Decision
+from .domain.worklist import Category, Sort
 
 # -- operators ---------------------------------------------------------------------------
 
@@ -122,3 +127,141 @@ class WhatIf(Query[tuple[date, list[WouldChange]]]):
     result names."""
 
     draft: Rules
+
+
+# -- operators' lists and the report -----------------------------------------------------
+# Each list query takes a page (`None`: every matching row, for a CSV export) and answers
+# a `Paged` of rows; the rows are the answers' models too.
+
+
+class ShortfallOut(BaseModel):
+    requirement: str
+    missing: Decimal
+    unit: str
+
+
+class WorklistRow(BaseModel):
+    person_id: str
+    cohort_id: str
+    category: Category
+    status: CertificationStatus | None
+    due_on: date | None = Field(description="The day that `days_left` counts to")
+    days_left: int | None
+    since: date | None = Field(description="The day the current status began")
+    review_due_on: date | None
+    missing: list[ShortfallOut] = Field(
+        description="What is missing; for someone lapsed, what would reinstate them"
+    )
+
+
+@dataclass(frozen=True)
+class Worklist(Query[Paged[WorklistRow]]):
+    """People who need outreach (`domain.worklist`), as of today."""
+
+    categories: frozenset[Category]
+    cohort_id: str | None
+    sort: Sort
+    page: PageRequest | None
+
+
+class PersonRow(BaseModel):
+    person_id: str
+    cohort_id: str
+    trained_on: date
+    status: CertificationStatus | None
+    since: date | None
+    certified_on: date | None
+    certificate_number: str | None
+
+
+@dataclass(frozen=True)
+class People(Query[Paged[PersonRow]]):
+    status: CertificationStatus | None
+    cohort_id: str | None
+    page: PageRequest | None
+
+
+class RefusalRow(BaseModel):
+    received_at: datetime
+    source: str = Field(description="The source's subject token (`smhc`, `trainer-t-1`)")
+    event_id: str
+    reason_code: str
+    reason: str
+    person_id: str | None
+    category: str | None
+    hours: Decimal | None
+    activity_date: date | None
+
+
+class RefusalCount(BaseModel):
+    source: str
+    reason_code: str
+    count: int
+
+
+class RefusedPage(Paged[RefusalRow]):
+    counts: list[RefusalCount] = Field(description="Every matching refusal, per source and reason")
+
+
+@dataclass(frozen=True)
+class Period:
+    """Days in the program's time zone, both included."""
+
+    first: date | None
+    last: date | None
+
+
+@dataclass(frozen=True)
+class RefusedReports(Query[RefusedPage]):
+    source_token: str | None
+    reason_code: str | None
+    received: Period
+    page: PageRequest | None
+
+
+@dataclass(frozen=True)
+class RefusalsOf(Query[list[RefusalRow]]):
+    """A person's refused reports (those whose person could be read), oldest first."""
+
+    person_id: str
+
+
+class CertificateListed(BaseModel):
+    number: str
+    person_id: str
+    status: CertificationStatus | None
+    issued_on: date
+    imported: bool
+
+
+@dataclass(frozen=True)
+class Certificates(Query[Paged[CertificateListed]]):
+    number_prefix: str | None
+    status: CertificationStatus | None
+    issued: Period
+    page: PageRequest | None
+
+
+class HoursInMonth(BaseModel):
+    category: HoursCategory
+    month: str = Field(examples=["2027-01"])
+    hours: Decimal
+
+
+class Summary(BaseModel):
+    """Certification's part of the statewide report for a period."""
+
+    first_day: date
+    last_day: date
+    people_by_status: dict[str, int] = Field(description="Now, not as of the period")
+    certificates_granted: int = Field(description="Certificates issued in the period")
+    lapsed: int = Field(description="Changes to lapsed effective in the period")
+    reinstated: int = Field(description="Lapsed people certified again, in the period")
+    hours: list[HoursInMonth] = Field(description="Accepted hours, not voided, by activity date")
+    reviews_held: dict[str, int] = Field(description="Reviews dated in the period, by outcome")
+
+
+@dataclass(frozen=True)
+class Summarize(Query[Summary]):
+    first_day: date
+    last_day: date

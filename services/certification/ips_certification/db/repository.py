@@ -1,6 +1,7 @@
 """Certification's persistence for who is known, the hours ledger and what operators
-recorded: queries, and rows made from the domain's types. Each function takes the session
-of the unit of work at hand. (Standings over time: `standings`.)"""
+recorded: queries, and rows made from the domain's types; the operators' lists and the
+report's numbers. Each function takes the session of the unit of work at hand. (Standings
+over time, and the worklist read from them: `standings`.)"""
 
 from __future__ import annotations
 
@@ -14,21 +15,31 @@ from typing import Any
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
+    RowMapping,
     Select,
     String,
     and_,
     bindparam,
     column,
     func,
+    or_,
     tuple_,
     update,
 )
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from ips_shared.contracts.envelope import CloudEvent
-from ips_shared.contracts.events import HoursLogged, ReviewOutcome
+from ips_shared.contracts.events import (
+    CertificationStatus,
+    HoursCategory,
+    HoursLogged,
+    ReviewOutcome,
+)
 from ips_shared.db import bulk_insert, member_of
+from ips_shared.listing import PageRequest
 
+from ..commands import CertificateListed, PersonRow, RefusalCount, RefusalRow
 from ..domain.certificates import certificate_number
 from ..domain.errors import UnknownPerson
 from ..domain.hours import Rejection
@@ -43,6 +54,7 @@ from .tables import (
     Participant,
     ReviewRow,
     StandingRow,
+    StatusChange,
 )
 
 DayKey = tuple[str, date, str]  # person, day, source
@@ -151,13 +163,28 @@ def mark_for_check(
         member_of(col(StandingRow.person_id), people, dialect(session))
     )
     if only_if_hours_matter:
-        marked = marked.where(col(StandingRow.hours_matter))
+        # Also a first year within its at-risk lead: the worklist shows whether it is met.
+        marked = marked.where(
+            or_(
+                col(StandingRow.hours_matter),
+                and_(
+                    col(StandingRow.status) == CertificationStatus.TRAINED,
+                    col(StandingRow.lead_from) <= today,
+                ),
+            )
+        )
     return bool(session.execute(marked.values(next_check_on=today)).rowcount)  # type: ignore[attr-defined]
 
 
 def add_rejection(
-    session: Session, event_id: str, token: str, rejection: Rejection, received_at: datetime
+    session: Session,
+    event_id: str,
+    token: str,
+    rejection: Rejection,
+    received_at: datetime,
+    report: HoursLogged | None = None,
 ) -> None:
+    """`report`: what the refused report said, when it could be read."""
     session.add(
         HoursRejection(
             event_id=event_id,
@@ -165,6 +192,10 @@ def add_rejection(
             reason_code=rejection.code,
             reason=rejection.reason,
             received_at=received_at,
+            person_id=report.person_id if report else None,
+            category=report.category.value if report else None,
+            hours=report.hours if report else None,
+            activity_date=report.activity_date if report else None,
         )
     )
 
@@ -316,3 +347,232 @@ def issue_certificate(session: Session, person_id: str, issued_on: date, prefix:
     certificate.number = certificate_number(prefix, issued_on, certificate.id)
     session.add(certificate)
     return certificate.number
+
+
+# -- operators' lists and the report ---------------------------------------------------
+# Chosen, counted and paged by the database; `page=None` reads every matching row (a CSV
+# export), in the same order.
+
+
+def paged(
+    session: Session, query: Select[Any], page: PageRequest | None
+) -> tuple[list[RowMapping], int]:
+    """The page's rows and how many match in all."""
+    if page is None:
+        found = list(session.execute(query).mappings())
+        return found, len(found)
+    total = session.execute(
+        sa_select(func.count()).select_from(query.order_by(None).subquery())
+    ).scalar_one()
+    rows = session.execute(query.limit(page.page_size).offset(page.offset)).mappings()
+    return list(rows), int(total)
+
+
+def status_since() -> Any:
+    """The day a standing's current status began (its latest change), per standing row."""
+    return (
+        sa_select(func.max(col(StatusChange.effective_on)))
+        .where(col(StatusChange.person_id) == col(StandingRow.person_id))
+        .correlate(StandingRow)
+        .scalar_subquery()
+    )
+
+
+def people(
+    session: Session,
+    status: CertificationStatus | None,
+    cohort_id: str | None,
+    page: PageRequest | None,
+) -> tuple[list[PersonRow], int]:
+    query = (
+        sa_select(
+            col(Participant.person_id).label("person_id"),
+            col(Participant.cohort_id).label("cohort_id"),
+            col(Participant.record_began_on).label("trained_on"),
+            col(StandingRow.status).label("status"),
+            status_since().label("since"),
+            col(StandingRow.certified_on).label("certified_on"),
+            col(Certificate.number).label("certificate_number"),
+        )
+        .join(StandingRow, col(StandingRow.person_id) == col(Participant.person_id))
+        .join(Certificate, col(Certificate.person_id) == col(Participant.person_id), isouter=True)
+        .order_by(col(Participant.person_id))
+    )
+    if status is not None:
+        query = query.where(col(StandingRow.status) == status)
+    if cohort_id is not None:
+        query = query.where(col(Participant.cohort_id) == cohort_id)
+    rows, total = paged(session, query, page)
+    return [PersonRow.model_validate(dict(row)) for row in rows], total
+
+
+def _received_within(query: Select[Any], first: datetime | None, last: datetime | None) -> Any:
+    if first is not None:
+        query = query.where(col(HoursRejection.received_at) >= first)
+    if last is not None:
+        query = query.where(col(HoursRejection.received_at) < last)
+    return query
+
+
+REFUSAL_COLUMNS = (
+    col(HoursRejection.received_at).label("received_at"),
+    col(HoursRejection.source_token).label("source"),
+    col(HoursRejection.event_id).label("event_id"),
+    col(HoursRejection.reason_code).label("reason_code"),
+    col(HoursRejection.reason).label("reason"),
+    col(HoursRejection.person_id).label("person_id"),
+    col(HoursRejection.category).label("category"),
+    col(HoursRejection.hours).label("hours"),
+    col(HoursRejection.activity_date).label("activity_date"),
+)
+
+
+def refusals(
+    session: Session,
+    source_token: str | None,
+    reason_code: str | None,
+    first: datetime | None,
+    last: datetime | None,
+    page: PageRequest | None,
+) -> tuple[list[RefusalRow], int, list[RefusalCount]]:
+    """Refused reports received in `[first, last)`, newest first, and every matching one
+    counted per source and reason."""
+    query = sa_select(*REFUSAL_COLUMNS)
+    counted = sa_select(
+        col(HoursRejection.source_token), col(HoursRejection.reason_code), func.count()
+    )
+    if source_token is not None:
+        query = query.where(col(HoursRejection.source_token) == source_token)
+        counted = counted.where(col(HoursRejection.source_token) == source_token)
+    if reason_code is not None:
+        query = query.where(col(HoursRejection.reason_code) == reason_code)
+        counted = counted.where(col(HoursRejection.reason_code) == reason_code)
+    query = _received_within(query, first, last).order_by(
+        col(HoursRejection.received_at).desc(), col(HoursRejection.id).desc()
+    )
+    counted = _received_within(counted, first, last).group_by(
+        col(HoursRejection.source_token), col(HoursRejection.reason_code)
+    )
+    rows, total = paged(session, query, page)
+    counts = [
+        RefusalCount(source=source, reason_code=reason, count=count)
+        for source, reason, count in session.execute(counted)
+    ]
+    counts.sort(key=lambda c: (-c.count, c.source, c.reason_code))
+    return [RefusalRow.model_validate(dict(row)) for row in rows], total, counts
+
+
+def refusals_of(session: Session, person_id: str) -> list[RefusalRow]:
+    query = (
+        sa_select(*REFUSAL_COLUMNS)
+        .where(col(HoursRejection.person_id) == person_id)
+        .order_by(col(HoursRejection.received_at), col(HoursRejection.id))
+    )
+    return [RefusalRow.model_validate(dict(row)) for row in session.execute(query).mappings()]
+
+
+def _like_prefix(prefix: str) -> str:
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"{escaped}%"
+
+
+def certificates(
+    session: Session,
+    number_prefix: str | None,
+    status: CertificationStatus | None,
+    first: date | None,
+    last: date | None,
+    page: PageRequest | None,
+) -> tuple[list[CertificateListed], int]:
+    """Certificates with a number, in number order; `first`/`last`: issued between."""
+    query = (
+        sa_select(
+            col(Certificate.number).label("number"),
+            col(Certificate.person_id).label("person_id"),
+            col(StandingRow.status).label("status"),
+            col(Certificate.issued_on).label("issued_on"),
+            col(Certificate.imported).label("imported"),
+        )
+        .join(StandingRow, col(StandingRow.person_id) == col(Certificate.person_id))
+        .where(col(Certificate.number).is_not(None))
+        .order_by(col(Certificate.number))
+    )
+    if number_prefix:
+        query = query.where(col(Certificate.number).like(_like_prefix(number_prefix), escape="\\"))
+    if status is not None:
+        query = query.where(col(StandingRow.status) == status)
+    if first is not None:
+        query = query.where(col(Certificate.issued_on) >= first)
+    if last is not None:
+        query = query.where(col(Certificate.issued_on) <= last)
+    rows, total = paged(session, query, page)
+    return [CertificateListed.model_validate(dict(row)) for row in rows], total
+
+
+def people_by_status(session: Session) -> dict[str, int]:
+    """How many people are in each status now (`none`: not evaluated yet)."""
+    return {
+        (status.value if status is not None else "none"): count
+        for status, count in session.execute(
+            sa_select(col(StandingRow.status), func.count()).group_by(col(StandingRow.status))
+        )
+    }
+
+
+def certificates_issued(session: Session, first: date, last: date) -> int:
+    return certificates(session, None, None, first, last, PageRequest(1, 1))[1]
+
+
+def changes_in(
+    session: Session,
+    first: date,
+    last: date,
+    *,
+    new_status: CertificationStatus | None = None,
+    reason_code: str | None = None,
+) -> int:
+    """Status changes effective in the period (to `new_status`, for `reason_code`)."""
+    query = sa_select(func.count()).where(
+        col(StatusChange.effective_on) >= first, col(StatusChange.effective_on) <= last
+    )
+    if new_status is not None:
+        query = query.where(col(StatusChange.new_status) == new_status)
+    if reason_code is not None:
+        query = query.where(col(StatusChange.reason_code) == reason_code)
+    return int(session.execute(query).scalar_one())
+
+
+def hours_by_category_and_month(
+    session: Session, first: date, last: date
+) -> list[tuple[HoursCategory, str, Decimal]]:
+    """Accepted hours not voided, by category and month of their activity date."""
+    if dialect(session) == "postgresql":
+        month = func.to_char(col(HoursEntry.activity_date), "YYYY-MM")
+    else:
+        month = func.strftime("%Y-%m", col(HoursEntry.activity_date))
+    query = (
+        sa_select(col(HoursEntry.category), month.label("month"), func.sum(col(HoursEntry.hours)))
+        .join(HoursVoid, void_of_entry(), isouter=True)
+        .where(
+            col(HoursVoid.entry_event_id).is_(None),
+            col(HoursEntry.activity_date) >= first,
+            col(HoursEntry.activity_date) <= last,
+        )
+        .group_by(col(HoursEntry.category), month)
+        .order_by(month, col(HoursEntry.category))
+    )
+    return [
+        (category, month_of, Decimal(str(total)).quantize(Decimal("0.01")))
+        for category, month_of, total in session.execute(query)
+    ]
+
+
+def reviews_held(session: Session, first: date, last: date) -> dict[str, int]:
+    return {
+        outcome.value: count
+        for outcome, count in session.execute(
+            sa_select(col(ReviewRow.outcome), func.count())
+            .where(col(ReviewRow.reviewed_on) >= first, col(ReviewRow.reviewed_on) <= last)
+            .group_by(col(ReviewRow.outcome))
+        )
+    }

@@ -8,16 +8,20 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import Date, RowMapping, String, and_, case, cast, literal, null, union_all, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from ips_shared.contracts.events import CertificationStatus, ReviewOutcome
+from ips_shared.contracts.events import CertificationStatus as Status
 from ips_shared.db import member_of
+from ips_shared.listing import PageRequest
 
-from ..domain import status
-from .repository import EntryKey, dialect, entry_among, void_of_entry
+from ..domain import status, worklist
+from .repository import EntryKey, dialect, entry_among, paged, status_since, void_of_entry
 from .tables import (
     Certificate,
     DecisionRow,
@@ -74,6 +78,13 @@ def store_standing(
     row.review_noticed_for = after.review_noticed_for
     row.next_check_on = found.next_boundary()
     row.hours_matter = found.hours_may_change_it()
+    seen = worklist.outlook(found)
+    row.period_ends_on = seen.period_ends_on
+    row.lead_from = seen.lead_from
+    row.review_due_on = seen.review_due_on
+    row.review_notice_from = seen.review_notice_from
+    row.act_by = seen.act_by
+    row.unmet = seen.unmet
     session.add(row)
 
 
@@ -223,3 +234,80 @@ def facts(session: Session, people: Iterable[str], zone: ZoneInfo) -> dict[str, 
             select(Participant).where(member_of(col(Participant.person_id), ids, sql_dialect))
         )
     }
+
+
+# -- the worklist ------------------------------------------------------------------------
+
+
+def _worklist_part(category: worklist.Category, today: date) -> Any:
+    """One category of the worklist: its people and the day its days left count to."""
+    Category = worklist.Category
+    due: Any = {
+        Category.AT_RISK: col(StandingRow.act_by),
+        Category.LAPSED: cast(null(), Date),
+        Category.REVIEW_DUE: col(StandingRow.review_due_on),
+        Category.FIRST_YEAR_UNMET: col(StandingRow.period_ends_on),
+    }[category]
+    chosen: Any = {
+        Category.AT_RISK: col(StandingRow.status) == Status.AT_RISK,
+        Category.LAPSED: col(StandingRow.status) == Status.LAPSED,
+        Category.REVIEW_DUE: and_(
+            col(StandingRow.status).in_([Status.CERTIFIED, Status.AT_RISK]),
+            col(StandingRow.review_notice_from) <= today,
+            col(StandingRow.review_due_on) >= today,
+        ),
+        Category.FIRST_YEAR_UNMET: and_(
+            col(StandingRow.status) == Status.TRAINED,
+            col(StandingRow.unmet),
+            col(StandingRow.lead_from) <= today,
+            col(StandingRow.period_ends_on) > today,
+        ),
+    }[category]
+    return (
+        sa_select(
+            col(StandingRow.person_id).label("person_id"),
+            col(Participant.cohort_id).label("cohort_id"),
+            literal(category.value, String()).label("category"),
+            col(StandingRow.status).label("status"),
+            due.label("due_on"),
+            status_since().label("since"),
+            col(StandingRow.review_due_on).label("review_due_on"),
+            col(StandingRow.evaluated_on).label("evaluated_on"),
+            col(StandingRow.certified_on).label("certified_on"),
+        )
+        .join(Participant, col(Participant.person_id) == col(StandingRow.person_id))
+        .where(chosen)
+    )
+
+
+def worklist_rows(
+    session: Session,
+    today: date,
+    categories: Collection[worklist.Category],
+    cohort_id: str | None,
+    sort: worklist.Sort,
+    page: PageRequest | None,
+) -> tuple[list[RowMapping], int]:
+    """The worklist's rows (a person once per category they are in), sorted and paged by
+    the database: by days left (those without, the lapsed, last), then person."""
+    parts = []
+    for category in worklist.Category:
+        if category in categories:
+            part = _worklist_part(category, today)
+            if cohort_id is not None:
+                part = part.where(col(Participant.cohort_id) == cohort_id)
+            parts.append(part)
+    listed = union_all(*parts).subquery("worklist")
+    without_days = case((listed.c.due_on.is_(None), 1), else_=0)
+    by_person = (listed.c.person_id, listed.c.category)
+    order = {
+        worklist.Sort.DAYS_LEFT: (without_days, listed.c.due_on, listed.c.since, *by_person),
+        worklist.Sort.DAYS_LEFT_DESC: (
+            without_days,
+            listed.c.due_on.desc(),
+            listed.c.since,
+            *by_person,
+        ),
+        worklist.Sort.PERSON: by_person,
+    }[sort]
+    return paged(session, sa_select(listed).order_by(*order), page)

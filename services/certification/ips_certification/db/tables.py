@@ -100,7 +100,12 @@ class HoursRejection(Table, table=True):
     source_token: str = Field(max_length=64)
     reason_code: str = Field(max_length=64)
     reason: str = Field(max_length=1000)
-    received_at: datetime = Field(sa_type=UTCDateTime)
+    received_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    # What the report said, when it could be read (none for refusals before 0005).
+    person_id: str | None = Field(default=None, max_length=64, index=True)
+    category: str | None = Field(default=None, max_length=32)
+    hours: Decimal | None = Field(default=None, sa_type=Numeric(6, 2))
+    activity_date: date | None = None
 
 
 class StandingRow(Table, table=True):
@@ -112,12 +117,19 @@ class StandingRow(Table, table=True):
     __tablename__ = "standing"
 
     person_id: str = Field(primary_key=True, foreign_key="participant.person_id", max_length=64)
-    status: CertificationStatus | None = None
+    status: CertificationStatus | None = Field(default=None, index=True)
     evaluated_on: date | None = None
     certified_on: date | None = None
     review_noticed_for: date | None = None
     next_check_on: date | None = Field(default=None, index=True)
     hours_matter: bool = True  # new hours could change the status (see `mark_for_check`)
+    # What the worklist reads, as of `evaluated_on` (`domain.worklist.Outlook`).
+    period_ends_on: date | None = None
+    lead_from: date | None = None
+    review_due_on: date | None = None
+    review_notice_from: date | None = None
+    act_by: date | None = None
+    unmet: bool = False
 
 
 class Certificate(Table, table=True):
@@ -146,7 +158,7 @@ class StatusChange(Table, table=True):
     old_status: CertificationStatus | None = None
     new_status: CertificationStatus
     reason_code: str = Field(max_length=64)
-    effective_on: date
+    effective_on: date = Field(index=True)
     policy_version: str = Field(max_length=32)
     caused_by: list[str] = Field(default_factory=list, sa_type=JSON)
     recorded_at: datetime = Field(sa_type=UTCDateTime)

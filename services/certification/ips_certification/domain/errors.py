@@ -48,3 +48,17 @@ class InvalidCertificate(CertificationError, errors.Invalid):
 
 class InvalidDraft(CertificationError, errors.Invalid):
     code = "invalid_draft"
+
+
+class InvalidPeriod(CertificationError, errors.Invalid):
+    code = "invalid_period"
+
+    def __init__(self) -> None:
+        super().__init__("The period's first day is after its last day.")
+
+
+class InvalidSource(CertificationError, errors.Invalid):
+    code = "invalid_source"
+
+    def __init__(self) -> None:
+        super().__init__("The source is not a reporting source's name (`partner/<id>`).")

@@ -192,6 +192,7 @@ def _in_first_year(
     facts: Facts, policy: CertificationPolicy, on: date, credits: tuple[Credit, ...]
 ) -> Assessment:
     rules, end = first_year(facts, policy)
+    lead = timedelta(days=rules.at_risk_lead_days)
     return Assessment(
         status=Status.TRAINED,
         reason=Reason.FIRST_YEAR_IN_PROGRESS if on < end else Reason.FIRST_YEAR_UNMET,
@@ -203,7 +204,9 @@ def _in_first_year(
         next_review_due=None,
         review_notice_from=None,
         progress=tuple(progress(r, credits, facts.trained_on, end) for r in rules.first_year),
-        boundaries=(end,),
+        # The lead before the end changes no status; the worklist reads the first year's
+        # progress as of then (`worklist.outlook`).
+        boundaries=(end - lead, end),
     )
 
 

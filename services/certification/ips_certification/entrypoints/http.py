@@ -1,34 +1,59 @@
 """Certification's HTTP API: a person's status explained; operators correct the ledger,
-record reviews, suspend, withdraw and reinstate (each audited), and ask what-if."""
+record reviews, suspend, withdraw and reinstate (each audited), and ask what-if; and read
+their daily lists (the worklist, people, refused reports, certificates) and the report,
+each paged and filtered, with `?format=csv` for every matching row."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from ips_shared.auth import ApiTokens, Principal, Role
+from ips_shared.contracts import subjects
 from ips_shared.contracts.events import CertificationStatus, HoursCategory, ReviewOutcome
-from ips_shared.http import bearer_principal, require
+from ips_shared.http import (
+    ListFormat,
+    PageNumber,
+    PageSize,
+    bearer_principal,
+    csv_response,
+    require,
+)
+from ips_shared.listing import Paged, PageRequest
 from ips_shared.messaging.bus import MessageBus
 
 from ..commands import (
+    CertificateListed,
+    Certificates,
     Decide,
     ExplainStatus,
     Explanation,
     HoursOf,
+    People,
+    Period,
+    PersonRow,
     RecordReview,
+    RefusalRow,
+    RefusalsOf,
+    RefusedPage,
+    RefusedReports,
+    Summarize,
+    Summary,
     VoidHours,
     WhatIf,
+    Worklist,
+    WorklistRow,
 )
-from ..domain.errors import UnknownPerson
+from ..domain.errors import InvalidSource, UnknownPerson
 from ..domain.hours import HUNDREDTH
 from ..domain.policy import Rules
 from ..domain.requirements import Progress
 from ..domain.status import Decision
+from ..domain.worklist import Category, Sort
 
 Reason = Annotated[str, Field(min_length=3, max_length=500)]
 
@@ -44,6 +69,7 @@ class ReviewIn(BaseModel):
 
 
 class HoursOut(BaseModel):
+    outcome: Literal["accepted"] = "accepted"
     event_id: str
     source: str
     category: HoursCategory
@@ -51,6 +77,20 @@ class HoursOut(BaseModel):
     activity_date: date
     voided_at: datetime | None = None
     void_reason: str | None = None
+
+
+class RefusedOut(BaseModel):
+    """A refused report of the person's (`?refused=true`): never counted."""
+
+    outcome: Literal["refused"] = "refused"
+    event_id: str
+    source: str = Field(description="The source's subject token (`smhc`, `trainer-t-1`)")
+    received_at: datetime
+    reason_code: str
+    reason: str
+    category: str | None
+    hours: Decimal | None
+    activity_date: date | None
 
 
 class RequirementOut(BaseModel):
@@ -173,17 +213,27 @@ def router(bus: MessageBus, tokens: ApiTokens) -> APIRouter:
         return status_out(await bus.dispatch(ExplainStatus(person_id)))
 
     @api.get("/people/{person_id}/hours")
-    async def hours_of(person_id: str, who: Principal = anyone) -> list[HoursOut]:
+    async def hours_of(
+        person_id: str, refused: bool = False, who: Principal = anyone
+    ) -> list[HoursOut | RefusedOut]:
+        """The person's ledger entries in date order; with `refused=true`, their refused
+        reports too (`outcome: refused`, with the reason), after them, oldest first."""
         own(who, person_id)
-        return [
+        accepted: list[HoursOut | RefusedOut] = [
             HoursOut(
                 **entry.model_dump(
-                    include=set(HoursOut.model_fields) - {"voided_at", "void_reason"}
+                    include=set(HoursOut.model_fields) - {"voided_at", "void_reason", "outcome"}
                 ),
                 voided_at=void.voided_at if void else None,
                 void_reason=void.reason if void else None,
             )
             for entry, void in await bus.dispatch(HoursOf(person_id))
+        ]
+        if not refused:
+            return accepted
+        return accepted + [
+            RefusedOut.model_validate(row.model_dump(exclude={"person_id"}))
+            for row in await bus.dispatch(RefusalsOf(person_id))
         ]
 
     @api.post("/hours/{event_id}/void")
@@ -222,4 +272,181 @@ def router(bus: MessageBus, tokens: ApiTokens) -> APIRouter:
             changes=[StatusDifference.model_validate(d, from_attributes=True) for d in differences],
         )
 
+    # -- operators' lists and the report -------------------------------------------------
+
+    @api.get("/worklist", response_model=Paged[WorklistRow])
+    async def worklist(
+        category: Annotated[list[Category] | None, Query()] = None,
+        cohort: CohortFilter = None,
+        sort: Sort = Sort.DAYS_LEFT,
+        page: PageNumber = 1,
+        page_size: PageSize = 50,
+        format: ListFormat = "json",
+        _who: Principal = operator,
+    ) -> Any:
+        """People who need outreach, as of today: `at_risk` (what is missing, days left),
+        `lapsed` (since when, what would reinstate them), `review_due` (within the review
+        notice), `first_year_unmet` (within the at-risk lead of the first year's end).
+        `category` may be repeated (default: all). Sorted by days left, fewest first
+        (`sort=-days_left`: most first; the lapsed, without days left, last), or
+        `sort=person_id`. Region: certification does not know it (yet)."""
+        found = await bus.dispatch(
+            Worklist(frozenset(category or Category), cohort, sort, _page(format, page, page_size))
+        )
+        if format == "csv":
+            return csv_response(
+                (
+                    {
+                        **row.model_dump(exclude={"missing"}),
+                        "missing": "; ".join(
+                            f"{m.requirement} {m.missing.normalize():f} {m.unit}"
+                            for m in row.missing
+                        ),
+                    }
+                    for row in found.items
+                ),
+                WORKLIST_COLUMNS,
+                "worklist.csv",
+            )
+        return found
+
+    @api.get("/people", response_model=Paged[PersonRow])
+    async def people(
+        status: CertificationStatus | None = None,
+        cohort: CohortFilter = None,
+        page: PageNumber = 1,
+        page_size: PageSize = 50,
+        format: ListFormat = "json",
+        _who: Principal = operator,
+    ) -> Any:
+        """Everyone certification knows, by person id, with their status and since when."""
+        found = await bus.dispatch(People(status, cohort, _page(format, page, page_size)))
+        if format == "csv":
+            return _csv(found.items, PersonRow, "people.csv")
+        return found
+
+    @api.get("/hours/refused", response_model=RefusedPage)
+    async def refused_reports(
+        source: Annotated[str | None, Query(max_length=140, pattern=r"^[a-z0-9_/-]+$")] = None,
+        reason: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z_]+$")] = None,
+        from_: Annotated[date | None, Query(alias="from")] = None,
+        to: date | None = None,
+        page: PageNumber = 1,
+        page_size: PageSize = 50,
+        format: ListFormat = "json",
+        _who: Principal = operator,
+    ) -> Any:
+        """Refused reports received from `from` to `to` (days in the program's time zone),
+        newest first, with every matching one counted per source and reason. `source`:
+        `partner/smhc` or its subject token `smhc`; `reason`: a reason code."""
+        found = await bus.dispatch(
+            RefusedReports(
+                _source_token(source),
+                reason,
+                Period(from_, to),
+                _page(format, page, page_size),
+            )
+        )
+        if format == "csv":
+            return _csv(found.items, RefusalRow, "refused-hours.csv")
+        return found
+
+    @api.get("/certificates", response_model=Paged[CertificateListed])
+    async def certificates(
+        number: Annotated[
+            str | None, Query(max_length=32, pattern=r"^[A-Za-z0-9-]+$", description="Prefix")
+        ] = None,
+        status: CertificationStatus | None = None,
+        issued_from: date | None = None,
+        issued_to: date | None = None,
+        page: PageNumber = 1,
+        page_size: PageSize = 50,
+        format: ListFormat = "json",
+        _who: Principal = operator,
+    ) -> Any:
+        """Certificates by number; `number` is a prefix (`ME-2027`), the dates bound the day
+        each was issued (first certification, or as imported)."""
+        found = await bus.dispatch(
+            Certificates(
+                number.upper() if number else None,
+                status,
+                Period(issued_from, issued_to),
+                _page(format, page, page_size),
+            )
+        )
+        if format == "csv":
+            return _csv(found.items, CertificateListed, "certificates.csv")
+        return found
+
+    @api.get("/reports/summary", response_model=Summary)
+    async def summary(
+        from_: Annotated[date, Query(alias="from")],
+        to: date,
+        format: ListFormat = "json",
+        _who: Principal = operator,
+    ) -> Any:
+        """Certification's part of the statewide report for the period (days included):
+        people by status (now), certificates granted, lapses and reinstatements, accepted
+        hours by category and month, reviews held. `format=csv`: one line per number."""
+        found = await bus.dispatch(Summarize(from_, to))
+        if format == "csv":
+            return csv_response(summary_lines(found), SUMMARY_COLUMNS, "summary.csv")
+        return found
+
     return api
+
+
+CohortFilter = Annotated[str | None, Query(max_length=16, pattern=r"^[a-z0-9-]+$")]
+
+WORKLIST_COLUMNS = (
+    "person_id",
+    "cohort_id",
+    "category",
+    "status",
+    "days_left",
+    "due_on",
+    "since",
+    "review_due_on",
+    "missing",
+)
+SUMMARY_COLUMNS = ("measure", "key", "month", "value")
+
+
+def _page(format: str, page: int, page_size: int) -> PageRequest | None:
+    return None if format == "csv" else PageRequest(page, page_size)
+
+
+def _csv(items: list[Any], model: type[BaseModel], filename: str) -> Response:
+    return csv_response((item.model_dump() for item in items), tuple(model.model_fields), filename)
+
+
+def _source_token(source: str | None) -> str | None:
+    """`partner/smhc` or `smhc` (a subject token, as `trainer-t-1`): the token refusals
+    are kept under."""
+    if source is None or "/" not in source:
+        return source
+    try:
+        return subjects.source_token(source)
+    except subjects.InvalidSource:
+        raise InvalidSource() from None
+
+
+def summary_lines(found: Summary) -> list[dict[str, Any]]:
+    lines: list[dict[str, Any]] = [
+        {"measure": "people_by_status", "key": key, "value": count}
+        for key, count in sorted(found.people_by_status.items())
+    ]
+    lines += [
+        {"measure": "certificates_granted", "value": found.certificates_granted},
+        {"measure": "lapsed", "value": found.lapsed},
+        {"measure": "reinstated", "value": found.reinstated},
+    ]
+    lines += [
+        {"measure": "hours", "key": h.category.value, "month": h.month, "value": h.hours}
+        for h in found.hours
+    ]
+    lines += [
+        {"measure": "reviews_held", "key": outcome, "value": count}
+        for outcome, count in sorted(found.reviews_held.items())
+    ]
+    return lines

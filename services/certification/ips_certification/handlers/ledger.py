@@ -58,7 +58,7 @@ def record_hours(
         )
         if rejection is not None:
             token = subjects.source_token(event.source)
-            _reject(uow, event.id, token, rejection, calendar, cause=event)
+            _reject(uow, event.id, token, rejection, calendar, cause=event, report=data)
             refused.append(event)
             continue
         totals[key] += data.hours
@@ -121,8 +121,9 @@ def _reject(
     calendar: Calendar,
     *,
     cause: CloudEvent[Any] | None,
+    report: HoursLogged | None = None,
 ) -> None:
-    repository.add_rejection(uow.session, event_id, token, rejection, calendar.now())
+    repository.add_rejection(uow.session, event_id, token, rejection, calendar.now(), report)
     uow.emit(
         HoursRejected(
             rejected_event_id=event_id,
