@@ -37,6 +37,7 @@ import email
 import email.policy
 import itertools
 import json
+import logging
 import os
 import re
 import threading
@@ -55,6 +56,9 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from embedded_nats import free_port
 
 HOST = "127.0.0.1"
+# aiosmtpd logs every connection's coming and going at INFO ("mail.log"): noise here, and
+# lines written after a test's log capture has closed its stream.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 MAX_TEXT_REQUEST_BYTES = 64 * 1024
 T = TypeVar("T")
