@@ -4,6 +4,7 @@ ips-access init                   the admin's and the services' identities
 ips-access add partner/mmc        a reporter's credentials file, to hand over
 ips-access list                   the reporters (one JSON line each)
 ips-access revoke partner/mmc     takes effect at once on a server started with the folder
+ips-access rotate service/enrollment   new keys for the admin or a service (then restart it)
 """
 
 from __future__ import annotations
@@ -79,6 +80,23 @@ def revoke_command(source: str = source_argument, folder: Path = folder_option) 
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from None
     typer.echo(f"revoked {source}")
+    _reloaded(access)
+
+
+@app.command("rotate")
+def rotate_command(
+    identity: str = typer.Argument(help="admin or service/<name>"),
+    folder: Path = folder_option,
+) -> None:
+    """New keys for the admin's or a service's identity; the old ones stop working when the
+    server reloads: give the new file to whoever uses it and restart them."""
+    access = AccessDirectory(folder)
+    try:
+        path = access.rotate_internal(identity)
+    except AccessError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"new credentials for {identity}: {path}")
     _reloaded(access)
 
 

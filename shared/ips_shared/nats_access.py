@@ -103,6 +103,20 @@ class AccessDirectory:
     def _is_internal(self, identity: str) -> bool:
         return identity in self.internal_identities()
 
+    def rotate_internal(self, identity: str) -> Path:
+        """New keys for the admin or a service; the old key is refused once the server
+        reloads. Whoever uses the identity then needs the new file (restart it)."""
+        if not self._is_internal(identity):
+            raise AccessError(
+                "rotate the admin or a service/<name>; a reporter is revoked and added again"
+            )
+        registry = self._registry()
+        credentials = new_credentials(identity)
+        self._write_private(self.credentials_file(identity), credentials.render())
+        registry["identities"][identity] = public_key(credentials)
+        self._save(registry)
+        return self.credentials_file(identity)
+
     # -- reporters -------------------------------------------------------------------------
 
     def add_reporter(self, source: str) -> Path:

@@ -15,6 +15,7 @@ import pytest
 from nats.js.api import ConsumerConfig
 
 from ips_shared.contracts.permissions import CONSUMERS
+from ips_shared.nats_access import AccessError
 
 from .harness import eventually
 from .secured_nats import Party, SecuredNats, start_secured
@@ -220,3 +221,20 @@ async def test_a_revoked_partner_is_cut_off_without_restarting_anything(
     with pytest.raises(nats.errors.Error, match="Authorization Violation"):
         await nats.connect(secured.url, allow_reconnect=False, **kept.connect_options())
     assert [r.source for r in secured.access.reporters()] == ["partner/smhc", "trainer/t1"]
+
+
+async def test_a_rotated_service_identity_works_with_its_new_keys_only(
+    secured: SecuredNats,
+) -> None:
+    old = secured.access.credentials("service/enrollment")
+    with pytest.raises(AccessError):
+        secured.access.rotate_internal("partner/mmc")  # reporters are revoked and re-added
+    secured.access.rotate_internal("service/enrollment")
+    assert secured.access.reload_server()
+    with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+        await nats.connect(secured.url, allow_reconnect=False, **old.connect_options())
+    async with secured.connected_as("service/enrollment") as enrollment:  # the new file
+        ack = await enrollment.connection.jetstream().publish(
+            "ips.enrollment.ps101.completed", b"{}"
+        )
+        assert ack.stream == "ENROLLMENT" and not enrollment.errors
