@@ -23,7 +23,7 @@ from ips_shared.messaging.streams import declare_streams
 
 BIN = Path(sys.executable).parent
 OPERATOR_TOKEN = "fault-operator"
-SHUTDOWN_TIMEOUT_SECONDS = 30.0  # terminationGracePeriodSeconds in deploy/k8s
+SHUTDOWN_TIMEOUT_SECONDS = 30.0  # half of terminationGracePeriodSeconds (60 s) in deploy/k8s
 
 
 class Broker(EmbeddedNats):
