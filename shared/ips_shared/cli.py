@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -15,7 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from .auth import Role, TokenName, new_token, token_entry
 from .contracts.credentials import InvalidCredentials, NatsEndpoint, read_credentials
-from .db import migrate
+from .db import migrate, pending_migrations
 from .logs import configure_logging
 from .messaging.dead_letter_admin import (
     DeadLetterError,
@@ -28,7 +29,7 @@ from .messaging.dead_letter_admin import (
     show_dead_letter,
 )
 from .service import Service
-from .settings import SettingsT, load_settings, refuse_unfit_for_production
+from .settings import ServiceSettings, SettingsT, load_settings, refuse_unfit_for_production
 
 T = TypeVar("T")
 
@@ -38,6 +39,19 @@ def cli_settings(name: str, settings_class: type[SettingsT]) -> SettingsT:
     loaded = load_settings(settings_class)
     configure_logging(name, loaded.log_format, loaded.log_level)
     return loaded
+
+
+def wait_for_schema(name: str, settings: ServiceSettings, migrations_dir: Path) -> None:
+    """Serve only a database at the newest migration: a deployment migrates in a Job of its
+    own, and a replica started before it finished waits (up to `schema_wait_seconds`)."""
+    deadline = time.monotonic() + settings.schema_wait_seconds
+    while pending_migrations(settings.database_url, migrations_dir):
+        if time.monotonic() >= deadline:
+            typer.echo(
+                f"the database is not at the newest migration: run `ips-{name} migrate`", err=True
+            )
+            raise typer.Exit(2)
+        time.sleep(1.0)
 
 
 def service_cli(
@@ -83,6 +97,7 @@ def service_cli(
         """Run the service: HTTP API, event consumers and the outbox relay."""
         app_settings = settings()
         refuse_unfit_for_production(app_settings)
+        wait_for_schema(name, app_settings, migrations_dir)
         uvicorn.run(
             bootstrap(app_settings).http_app(),
             host=app_settings.http_host,

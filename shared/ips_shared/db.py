@@ -236,6 +236,21 @@ def migrate(url: str, migrations_dir: Path) -> None:
     command.upgrade(config, "head")
 
 
+def pending_migrations(url: str, migrations_dir: Path) -> bool:
+    """Whether the database at `url` is behind the newest revision in `migrations_dir` (a
+    deployment's migration Job has not run yet, or not finished)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory(str(migrations_dir)).get_heads())
+    engine = create_db_engine(url)
+    try:
+        with engine.connect() as connection:
+            return set(MigrationContext.configure(connection).get_current_heads()) != heads
+    finally:
+        engine.dispose()
+
+
 def autogenerate_revision(migrations_dir: Path, message: str) -> None:
     """Write a migration for what the tables declare beyond the newest revision."""
     with tempfile.TemporaryDirectory() as scratch:

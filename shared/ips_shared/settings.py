@@ -100,6 +100,12 @@ class ServiceSettings(BaseSettings):
     stream_wait_seconds: float = Field(
         default=60.0, ge=0, description="How long to wait at start for streams other services own"
     )
+    schema_wait_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long `serve` waits for the database to reach the newest migration"
+        " (`ips-<service> migrate`, a deployment's Job) before giving up",
+    )
     stream_replicas: int = Field(
         default=1,
         ge=1,

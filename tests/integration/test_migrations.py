@@ -9,8 +9,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
+from typer.testing import CliRunner
 
-from ips_shared.db import create_db_engine, migrate
+from ips_shared.db import create_db_engine, migrate, pending_migrations
 
 SERVICES = ("enrollment", "certification", "notifications", "directory")
 
@@ -41,3 +42,23 @@ def test_migrations_match_the_tables_and_run_twice(service: str, database_url: s
                 assert key == [column.name for column in table.primary_key], table.name
     finally:
         engine.dispose()
+
+
+def test_serve_waits_for_the_newest_migration_and_gives_up_naming_the_command(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deployment migrates in a Job of its own: `serve` started before it finished waits
+    (`SCHEMA_WAIT_SECONDS`), and past that exits 2 saying what to run; nothing is served on
+    an old schema."""
+    tables = importlib.import_module("ips_directory.db.tables")
+    migrations = Path(tables.__file__).parent / "migrations"
+    assert pending_migrations(database_url, migrations)  # a new, empty database
+    monkeypatch.setenv("DIRECTORY_DATABASE_URL", database_url)
+    monkeypatch.setenv("DIRECTORY_SCHEMA_WAIT_SECONDS", "0")
+    from ips_directory.entrypoints.cli import cli
+
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 2
+    assert "run `ips-directory migrate`" in result.output
+    migrate(database_url, migrations)
+    assert not pending_migrations(database_url, migrations)
