@@ -213,6 +213,17 @@ async def test_centers_and_groups(site: Site, page: Any) -> None:
     await page.get_by_role("link", name="Lakeside Peer Center").click()
     assert await page.locator("h1").inner_text() == "Lakeside Peer Center"
 
+    # Schedules change month to month: Open studio meets on Thursdays from July only.
+    await page.goto(site.url + "/search/groups")
+    await page.get_by_label("Day").select_option(label="Thursday")
+    await page.get_by_label("Month").select_option(label="June 2027")  # the site's today
+    await page.get_by_role("button", name="Find groups").click()
+    assert await results(page) == ("No groups found", [])
+    await page.get_by_label("Month").select_option(label="July 2027")
+    await page.get_by_role("button", name="Find groups").click()
+    assert await results(page) == ("1 group found", ["Open studio"])
+    assert "Thursdays" in await page.locator(".results .card").inner_text()
+
 
 async def test_verify_a_certificate(site: Site, page: Any) -> None:
     async def check(number: str) -> tuple[int, str]:
@@ -286,12 +297,12 @@ async def test_keyboard_only(site: Site, page: Any) -> None:
     # Every control can be reached with Tab, shows where focus is, and is in view.
     await page.goto(site.url + "/search/groups")
     seen = []
-    for _ in range(12):
+    for _ in range(13):
         await page.keyboard.press("Tab")
         now = await focused(page)
         assert now["outline"], now
         seen.append(now["id"] or now["text"])
-    assert seen[:10] == [
+    assert seen[:11] == [
         "Skip to main content",
         "Peer Support Directory",
         "Find a specialist",
@@ -302,8 +313,9 @@ async def test_keyboard_only(site: Site, page: Any) -> None:
         "gr-county",
         "gr-type",
         "gr-day",
+        "gr-month",
     ]
-    assert seen[10] == "Find groups"
+    assert seen[11] == "Find groups"
     # A choice made with the arrow keys, the form sent with Enter from a text field.
     await page.locator("#gr-type").focus()
     await page.keyboard.press("ArrowDown")  # the first kind after "Any kind"
@@ -339,6 +351,7 @@ async def test_bad_addresses_get_a_page_saying_what_to_fix(site: Site, page: Any
         f"/search/centers?county={secret}": (400, "at most 80 characters"),
         "/search/groups?type=zzsecretzz": (400, "Please choose a kind of group"),
         "/search/groups?day=funday": (400, "Please choose a day"),
+        "/search/groups?month=1999-01": (400, "Please choose a month"),
         f"/verify?number={quote('ME 2026 zzsecretzz!')}": (400, "letters, digits and dashes"),
         f"/verify?number={secret}": (400, "letters, digits and dashes"),
         "/search/centers/zzsecretzz": (404, "No peer support center"),

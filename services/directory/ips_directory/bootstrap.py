@@ -62,5 +62,9 @@ def bootstrap(settings: DirectorySettings, clock: Clock = system_clock) -> Servi
     return Service(
         runtime,
         bus,
-        [http.public_router(bus), http.router(bus, settings.api_tokens, clock), web.router(bus)],
+        [
+            http.public_router(bus),
+            http.router(bus, settings.api_tokens, clock),
+            web.router(bus, today),
+        ],
     )

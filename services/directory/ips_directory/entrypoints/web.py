@@ -241,9 +241,21 @@ async def serve(request: Request, page: Callable[[], Awaitable[Rendered]]) -> HT
     return render(name, context, status)
 
 
-def router(bus: MessageBus) -> APIRouter:
+MONTHS_AHEAD = 6  # the groups page offers this month and the next few
+
+
+def _months_from(today: date) -> dict[str, date]:
+    """`YYYY-MM` -> the month's first day, from this month on."""
+    firsts = [
+        date(today.year + (today.month - 1 + n) // 12, (today.month - 1 + n) % 12 + 1, 1)
+        for n in range(MONTHS_AHEAD)
+    ]
+    return {f"{first:%Y-%m}": first for first in firsts}
+
+
+def router(bus: MessageBus, today: Callable[[], date]) -> APIRouter:
     """The web page's routes; none collides with the JSON API's, and none is in its
-    OpenAPI document."""
+    OpenAPI document. `today`: the program's date (which months the groups page offers)."""
     web = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
     async def group_types() -> dict[str, str]:
@@ -298,19 +310,32 @@ def router(bus: MessageBus) -> APIRouter:
         async def page() -> Rendered:
             params = request.query_params
             kinds = await group_types()
+            months = _months_from(today())
             filters = {
                 "q": _text(params, "q", TEXT_LENGTH, "The search text"),
                 "county": _text(params, "county", AREA_LENGTH, "The county"),
                 "type": _choice(params, "type", kinds, "a kind of group"),
                 "day": _choice(params, "day", {d.value: d for d in Weekday}, "a day"),
+                "month": _choice(params, "month", months, "a month"),
             }
             asked = _page(params)
             query = SearchGroups(
-                filters["q"], filters["county"], filters["type"], filters["day"], page=asked
+                filters["q"],
+                filters["county"],
+                filters["type"],
+                filters["day"],
+                months.get(filters["month"] or ""),
+                page=asked,
             )
             found = await bus.dispatch(query)
             pages = _pages(request.url.path, filters, asked.page, asked.page_size, found.total)
-            context = {"f": filters, "found": found, "pages": pages, "group_types": kinds}
+            context = {
+                "f": filters,
+                "found": found,
+                "pages": pages,
+                "group_types": kinds,
+                "months": [(key, _month(first)) for key, first in months.items()],
+            }
             return "groups.html", context, 200
 
         return await serve(request, page)
