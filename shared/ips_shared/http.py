@@ -1,7 +1,8 @@
-"""The HTTP face every service shares: health, readiness, the AsyncAPI document, the
-request's correlation id, one error envelope, and the guards of `http_limits` (a body
-limit, security headers). The OpenAPI document is served at `/openapi.json`; the Swagger
-and ReDoc pages are off, as they load their scripts from a third-party CDN.
+"""The HTTP face every service shares: health, readiness, metrics, the AsyncAPI document,
+the request's correlation id and trace, one error envelope, and the guards of
+`http_limits` (a body limit, security headers). The OpenAPI document is served at
+`/openapi.json`; the Swagger and ReDoc pages are off, as they load their scripts from a
+third-party CDN.
 
 Every refusal reads `{"code": machine-readable, "detail": a sentence}`. The kinds of
 `ips_shared.errors` map to HTTP statuses here and nowhere else; validation errors name
@@ -26,7 +27,9 @@ from .http_audit import install_audit_trail
 from .http_limits import BodyLimit, SecurityHeaders
 from .listing import LARGEST_PAGE, csv_text
 from .messaging.causation import CORRELATION_HEADER, chain_of_request, within
+from .metrics import METRICS_PATH, HttpMetrics
 from .rate_limits import RateLimits, client_of, rate_limits_of, too_many_requests
+from .tracing import TracedRequests
 
 if TYPE_CHECKING:
     from .runtime import ServiceRuntime
@@ -98,6 +101,12 @@ def http_app(runtime: ServiceRuntime, *routers: APIRouter) -> FastAPI:
             body["problems"] = problems
         return JSONResponse(body, status_code=200 if ready else 503)
 
+    @app.get(METRICS_PATH, include_in_schema=False)
+    async def metrics() -> Response:
+        """Prometheus metrics (`ips_shared.metrics`): counts and timings, no personal data."""
+        body, content_type = runtime.metrics.exposition()
+        return Response(body, media_type=content_type)
+
     @app.get("/asyncapi.json", tags=["docs"])
     async def asyncapi() -> dict[str, Any]:
         """The events this service publishes and consumes."""
@@ -113,6 +122,10 @@ def http_app(runtime: ServiceRuntime, *routers: APIRouter) -> FastAPI:
     if runtime.audit is not None:  # last, so outermost: it sees the guards' refusals too
         operators = require(bearer_principal(runtime.settings.api_tokens), Role.OPERATOR)
         install_audit_trail(app, runtime.engine, runtime.audit, operators)
+    # Outside even the audit trail: every answer is counted and traced, the guards' too, and
+    # the request's span is current wherever the request is handled.
+    app.add_middleware(TracedRequests, tracing=runtime.tracing)
+    app.add_middleware(HttpMetrics, metrics=runtime.metrics)
     return app
 
 

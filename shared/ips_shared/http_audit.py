@@ -35,7 +35,7 @@ from .messaging.causation import CORRELATION_HEADER
 
 log = structlog.get_logger("ips.audit")
 
-UNAUDITED_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/asyncapi.json"})
+UNAUDITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/asyncapi.json"})
 STAFF = frozenset({Role.OPERATOR, Role.TRAINER})
 REFUSALS = {401: "unauthorized", 403: "forbidden", 429: "rate_limited"}
 PRINCIPAL_STATE = "principal"  # the key under request.state, written by bearer_principal

@@ -26,7 +26,7 @@ PAGE_POLICY = (
     "base-uri 'none'; frame-ancestors 'none'"
 )
 # Answers about the service itself hold no personal data; every other answer may.
-CACHEABLE_PATHS = frozenset({"/healthz", "/readyz", "/asyncapi.json"})
+CACHEABLE_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/asyncapi.json"})
 
 
 class PayloadTooLarge(Exception):

@@ -120,3 +120,20 @@ def drop_audit_trail_v1() -> None:
     op.drop_table(AUDIT_TABLE)  # its indexes and triggers go with it
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION audit_entry_append_only()")
+
+
+# -- the trace context of an outbox row (issue 14) ------------------------------------------
+
+
+def add_outbox_trace_context_v1() -> None:
+    """The outbox keeps the W3C trace context each event belongs to (nullable: rows written
+    before, and events emitted outside any trace, have none)."""
+    op.add_column(
+        "outbox",
+        sa.Column("trace_context", sqlmodel.sql.sqltypes.AutoString(length=600), nullable=True),
+    )
+
+
+def drop_outbox_trace_context_v1() -> None:
+    with op.batch_alter_table("outbox") as batch_op:
+        batch_op.drop_column("trace_context")

@@ -26,7 +26,9 @@ from .messaging.relay import OutboxRelay
 from .messaging.streams import declare_streams, wait_for_streams
 from .messaging.unit_of_work import UnitOfWork
 from .messaging.worker import Worker
+from .metrics import ServiceMetrics
 from .settings import ServiceSettings
+from .tracing import Tracing
 
 log = structlog.get_logger("ips.runtime")
 
@@ -48,6 +50,9 @@ class ServiceRuntime:
         self.description = description
         self.version = version
         self.engine = create_db_engine(settings.database_url)
+        # Its own registry and tracer: several services may run in one process (the tests).
+        self.metrics = ServiceMetrics(name)
+        self.tracing = Tracing(name, otlp_endpoint=settings.otlp_endpoint)
         self._outbox = outbox
         self._inbox = inbox
         self.audit = audit  # the service's audit trail table; None keeps no trail
@@ -64,7 +69,11 @@ class ServiceRuntime:
             max_reconnect_attempts=-1,
         )
         self.relay = OutboxRelay(
-            self.engine, outbox, self.jetstream, poll_seconds=settings.relay_poll_seconds
+            self.engine,
+            outbox,
+            self.jetstream,
+            poll_seconds=settings.relay_poll_seconds,
+            metrics=self.metrics,
         )
         self.consumers: list[BatchConsumer] = []
         self.workers: list[Worker] = [self.relay]
@@ -114,7 +123,15 @@ class ServiceRuntime:
             source_must_match_subject=source_must_match_subject,
             senders=tuple(senders),
         )
-        consumer = BatchConsumer(spec, self.unit_of_work, handler, self.broker, answer_bad)
+        consumer = BatchConsumer(
+            spec,
+            self.unit_of_work,
+            handler,
+            self.broker,
+            answer_bad,
+            metrics=self.metrics,
+            tracing=self.tracing,
+        )
         self.consumers.append(consumer)
         return consumer
 
@@ -177,6 +194,7 @@ class ServiceRuntime:
         except Exception as error:  # NATS gone already: nothing left to drain
             log.warning("service.broker_stop_failed", error=type(error).__name__)
         self.engine.dispose()
+        await asyncio.to_thread(self.tracing.flush)
         log.info("service.stopped")
 
     async def readiness(self) -> dict[str, bool]:

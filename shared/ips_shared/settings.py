@@ -114,6 +114,14 @@ class ServiceSettings(BaseSettings):
         " one server (`make run`), 3 for a production cluster of three",
     )
 
+    otlp_endpoint: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="Where to send traces (OTLP over HTTP, e.g. http://collector:4318; needs the"
+        " opentelemetry-exporter-otlp-proto-http package); none: spans are not recorded, the"
+        " trace context is passed on",
+    )
+
     def nats_endpoint(self) -> NatsEndpoint:
         credentials = read_credentials(self.nats_credentials) if self.nats_credentials else None
         return NatsEndpoint(self.nats_url, credentials)

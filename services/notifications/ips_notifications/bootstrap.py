@@ -105,6 +105,7 @@ def bootstrap(
         channels=adapters,
         portal_url=settings.portal_url,
         help_contact=settings.help_contact,
+        metrics=runtime.metrics,
     )
     scheduler = ReminderScheduler(poll_seconds=settings.reminder_poll_seconds, clock=clock)
     bus = MessageBus(

@@ -54,7 +54,19 @@ def headers_schema(msg_id: str) -> dict[str, Any]:
                 "minLength": 1,
                 "maxLength": 256,
                 "description": msg_id,
-            }
+            },
+            # W3C Trace Context (`ips_shared.tracing`): optional, a partner need not send it.
+            "traceparent": {
+                "type": "string",
+                "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}",
+                "description": "W3C Trace Context: the trace and span the event belongs to"
+                " (the services set it when the event was emitted within a trace)",
+            },
+            "tracestate": {
+                "type": "string",
+                "maxLength": 512,
+                "description": "W3C Trace Context: vendor-specific trace state, with traceparent",
+            },
         },
         "required": [MSG_ID_HEADER],
     }

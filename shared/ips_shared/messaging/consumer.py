@@ -20,6 +20,12 @@ No message ends a consumer: whatever checking one raises, it is answered or
 dead-lettered and the batch goes on; a loop that dies anyway is started again
 (`PullLoop`). `problems()` says, for `/readyz`, when the loop is not running or the
 stream or the durable consumer is gone; a deleted durable is made again.
+
+Counted (`ips_shared.metrics`, labelled by the consumer and the subject it consumes):
+batch sizes, the time each batch's transaction takes, messages handled, failed, answered
+and dead-lettered, redeliveries and what JetStream says is pending. Traced
+(`ips_shared.tracing.BatchTrace`): each message that carries a trace context gets a span
+whose parent is that context, and what its application emits continues it.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +46,8 @@ from pydantic import ValidationError
 
 from ..contracts.envelope import CloudEvent
 from ..logs import describe_error
+from ..metrics import ConsumerMetrics, ServiceMetrics
+from ..tracing import BatchTrace, Tracing
 from .bus import EventHandler
 from .consumer_spec import ConsumerSpec, UnknownEventType
 from .dead_letters import dead_letter
@@ -75,8 +84,15 @@ class BatchConsumer:
         handler: EventHandler,
         broker: NatsBroker,
         answer_bad: AnswerBadMessage | None = None,
+        *,
+        metrics: ServiceMetrics | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.spec = spec
+        self._metrics = ConsumerMetrics(
+            metrics or ServiceMetrics(spec.service), spec.name, spec.subject
+        )
+        self._tracing = tracing or Tracing(spec.service)
         self._unit_of_work = unit_of_work
         self._handler = handler
         self._answer_bad = answer_bad
@@ -151,9 +167,13 @@ class BatchConsumer:
         """Parse and check; what cannot be applied is answered or dead-lettered here.
         Whatever a message makes a step raise, it ends there, not the consumer."""
         ready: list[tuple[Msg, CloudEvent[Any]]] = []
+        redelivered = 0
         for message in messages:
             try:
-                if (message.metadata.num_delivered or 1) > self.spec.max_deliver * 3:
+                deliveries = message.metadata.num_delivered or 1
+                if deliveries > 1:
+                    redelivered += 1
+                if deliveries > self.spec.max_deliver * 3:
                     # Delivered again and again without ever finishing (its ack wait ran
                     # out each time, say).
                     await self._dead_letter(
@@ -190,7 +210,20 @@ class BatchConsumer:
                 )
                 reason = f"unexpected {type(error).__name__} while checking it"
                 await self._dead_letter(message, "consumer_error", reason, event_id=None)
+        self._count_received(messages, redelivered)
         return ready
+
+    def _count_received(self, messages: Sequence[Msg], redelivered: int) -> None:
+        """The batch's size, its redeliveries, and what JetStream said is still pending
+        (with the batch's last message)."""
+        metrics = self._metrics
+        metrics.batch_size.observe(len(messages))
+        if redelivered:
+            metrics.redelivered.inc(redelivered)
+        with contextlib.suppress(Exception):  # metadata a message did not have
+            pending = messages[-1].metadata.num_pending
+            if pending is not None:
+                metrics.pending.set(pending)
 
     async def _refuse_sender(self, message: Msg, event: CloudEvent[Any]) -> None:
         """An event from a source that may not send it (a forged internal event, hours from
@@ -215,7 +248,7 @@ class BatchConsumer:
             if not ready:
                 return
             try:
-                await asyncio.to_thread(self._apply_in_one_transaction, ready)
+                await self._apply(ready)
             except Exception:
                 log.info(
                     "consumer.batch_failed_replaying_singly",
@@ -228,11 +261,30 @@ class BatchConsumer:
                 if self._gate:
                     self._release(message, event)
                 await message.ack()
+            self._metrics.handled.inc(len(ready))
         except Exception as error:  # the connection, most likely: the server redelivers
             log.warning("consumer.commit_interrupted", error=type(error).__name__)
 
-    def _apply_in_one_transaction(self, ready: Sequence[tuple[Msg, CloudEvent[Any]]]) -> None:
-        with self._unit_of_work() as uow, _log_context([event for _, event in ready]):
+    async def _apply(self, ready: Sequence[tuple[Msg, CloudEvent[Any]]]) -> None:
+        """One transaction in a worker thread, timed and traced; raises what it raised."""
+        traced = self._tracing.batch(self.spec.name, self.spec.subject, ready)
+        began = time.perf_counter()
+        try:
+            await asyncio.to_thread(self._apply_in_one_transaction, ready, traced)
+        except Exception as error:
+            traced.end(error)
+            raise
+        self._metrics.handling_seconds.observe(time.perf_counter() - began)
+        traced.end()
+
+    def _apply_in_one_transaction(
+        self, ready: Sequence[tuple[Msg, CloudEvent[Any]]], traced: BatchTrace
+    ) -> None:
+        with (
+            self._unit_of_work() as uow,
+            _log_context([event for _, event in ready]),
+            traced.applying(),
+        ):
             apply_batch(uow, self.spec.name, self._handler, ready)
             uow.commit()
 
@@ -242,14 +294,16 @@ class BatchConsumer:
                 await message.nak(delay=self._gate.hold_delay(event.partitionkey))  # type: ignore[arg-type]
                 continue
             try:
-                await asyncio.to_thread(self._apply_in_one_transaction, [(message, event)])
+                await self._apply([(message, event)])
             except Exception as error:
                 await self._failed(message, event, error)
                 continue
             self._release(message, event)
             await message.ack()
+            self._metrics.handled.inc()
 
     async def _failed(self, message: Msg, event: CloudEvent[Any], error: Exception) -> None:
+        self._metrics.failed.inc()
         deliveries = message.metadata.num_delivered or 1
         context = {**event.log_context(), "consumer": self.spec.name, "deliveries": deliveries}
         if deliveries >= self.spec.max_deliver:
@@ -277,6 +331,7 @@ class BatchConsumer:
             return
         log.info("consumer.answered", consumer=self.spec.name, code=bad.code, event_id=bad.event_id)
         await message.ack()
+        self._metrics.answered(bad.code)
 
     def _record_answer(self, message: Msg, bad: BadMessage) -> None:
         assert self._answer_bad is not None
@@ -315,6 +370,7 @@ class BatchConsumer:
             with contextlib.suppress(Exception):  # else its ack wait ends and it comes again
                 await message.nak(delay=self.spec.backoff(1))
             return
+        self._metrics.dead_lettered(error_code)
         if self._gate:  # one held back and dead-lettered at its delivery limit, say
             self._gate.forget(message.metadata.sequence.stream)
 

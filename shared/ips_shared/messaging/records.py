@@ -23,6 +23,9 @@ class OutboxColumns(SQLModel):
     payload: bytes
     created_at: datetime = Field(sa_type=UTCDateTime)
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    # The W3C trace context the event belongs to (`ips_shared.tracing`): its `traceparent`,
+    # then a line with its `tracestate` if any; the relay publishes it as NATS headers.
+    trace_context: str | None = Field(default=None, max_length=600)
 
 
 class InboxColumns(SQLModel):

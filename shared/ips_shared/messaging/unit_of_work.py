@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from ..contracts.envelope import CloudEvent, EventPayload
 from ..db import bulk_insert, member_of, new_session, utcnow
+from ..tracing import trace_context_for
 from .causation import Chain, current_chain
 from .records import InboxColumns, OutboxColumns
 
@@ -77,7 +78,8 @@ class UnitOfWork:
 
         `cause`: the event being applied that this one reacts to; it continues that
         event's chain. Without it the event continues the chain of the request at hand
-        (`causation.within`), or starts a chain of its own."""
+        (`causation.within`), or starts a chain of its own. The trace goes the same way
+        (`tracing.trace_context_for`): the span applying `cause`, else the one at hand."""
         chain = Chain(cause.correlationid or cause.id, cause.id) if cause else current_chain()
         envelope = CloudEvent.wrap(
             data,
@@ -93,6 +95,7 @@ class UnitOfWork:
                 event_type=envelope.type,
                 payload=envelope.to_json(),
                 created_at=utcnow(),
+                trace_context=trace_context_for(cause),
             )
         )
         self._emitted += 1

@@ -46,6 +46,7 @@ from ips_shared.logs import describe_error
 from ips_shared.messaging.bus import MessageBus
 from ips_shared.messaging.pull import raised_at
 from ips_shared.messaging.worker import Worker
+from ips_shared.metrics import ServiceMetrics
 
 from .. import messages
 from ..channels import ChannelAdapter, Outgoing
@@ -71,6 +72,7 @@ class DeliveryWorker(Worker):
         channels: Mapping[Channel, ChannelAdapter],
         portal_url: str,
         help_contact: str,
+        metrics: ServiceMetrics | None = None,
     ) -> None:
         super().__init__("notifications-delivery", poll_seconds)
         self._batch_size = batch_size
@@ -79,6 +81,7 @@ class DeliveryWorker(Worker):
         self._portal_url = portal_url
         self._help_contact = help_contact
         self._bus: MessageBus | None = None
+        self._metrics = metrics  # sent and failed, per channel
         # Attempts claimed whose outcome is not recorded yet: after a failed pass (the
         # database out of reach, say) they are released at the next one.
         self._unsettled: dict[int, int] = {}
@@ -134,6 +137,7 @@ class DeliveryWorker(Worker):
         except Exception as error:  # a defect: retried, and visible in the log (no values)
             log.error("delivery.send_raised", error=describe_error(error), at=raised_at(error))
             result = Result(Outcome.TRANSIENT, "internal_error")
+        self._count(claimed.channel, result)
         log.info(
             "delivery.attempted",
             notification_id=claimed.key,
@@ -144,6 +148,14 @@ class DeliveryWorker(Worker):
             code=result.code or None,
         )
         return result
+
+    def _count(self, channel: Channel, result: Result) -> None:
+        if self._metrics is None:
+            return
+        if result.outcome == Outcome.DELIVERED:
+            self._metrics.notifications_sent.labels(str(channel)).inc()
+        else:
+            self._metrics.notifications_failed.labels(str(channel), str(result.outcome)).inc()
 
     def compose(self, claimed: Claimed) -> Outgoing:
         rendered = messages.render(
