@@ -128,6 +128,7 @@ async def produce_every_kind_of_message(
         return answer.status_code == 200
 
     await eventually(known_to_certification, timeout=30)
+    counted = None
     for person in (trained, "nobody-known"):  # one counted, one answered HoursRejected
         report = CloudEvent.wrap(
             HoursLogged(
@@ -141,6 +142,17 @@ async def produce_every_kind_of_message(
         )
         msg_id = f"smhc:{report.id}"  # the partner contract's message id
         await js.publish(report.nats_subject, report.to_json(), headers={MSG_ID_HEADER: msg_id})
+        counted = counted or report
+    assert counted is not None
+    operator = {"authorization": f"Bearer {OPERATOR}"}
+
+    async def voided() -> bool:  # once counted, an operator voids it (HoursVoided)
+        answer = await client.post(
+            f"/hours/{counted.id}/void", json={"reason": "reported twice"}, headers=operator
+        )
+        return answer.status_code == 200
+
+    await eventually(voided, timeout=30)
     reviewed = await client.post(
         f"/people/{trained}/reviews",
         json={"reviewed_on": date.today().isoformat(), "outcome": "affirmed", "reason": "annual"},
