@@ -319,6 +319,7 @@ def test_the_runner_starts_everything_and_an_application_reaches_notifications(
             "person_id": person,
             "cohort_id": cohort,
             "completed_on": (first_day + timedelta(days=7)).isoformat(),
+            "region": "Kennebec",
         }
         status = f"http://127.0.0.1:{ports['certification']}/people/{person}/status"
 

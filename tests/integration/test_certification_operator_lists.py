@@ -8,7 +8,9 @@ in `test_certification_status`), seen on 2028-02-01:
 - p-risk: certified 2027-03-10, no hours since: at risk, its year ends 2028-03-10;
 - p-lapsed: certified 2026-09-01, its first year unkept: lapsed since 2027-10-01;
 - p-first: trained 2027-03-20, its first year short of skill-building hours;
-- p-first-met and p-ok: all kept (on no list)."""
+- p-first-met and p-ok: all kept (on no list).
+Their training completions name their regions (`REGIONS`, spelt in more than one case),
+but for p-first-met's, sent before the contract carried it."""
 
 from __future__ import annotations
 
@@ -39,16 +41,27 @@ OPERATOR_ONLY = (
     "/certificates",
     "/reports/summary?from=2027-01-01&to=2027-12-31",
 )
+REGIONS = {
+    "p-rev": "Kennebec",
+    "p-risk": "kennebec",
+    "p-lapsed": "Cumberland",
+    "p-ok": "Cumberland",
+    "p-first": "York",
+}
 
 
-def completed(person_id: str, cohort_id: str, on: date) -> CloudEvent[TrainingCompleted]:
-    event = TrainingCompleted(person_id=person_id, cohort_id=cohort_id, completed_on=on)
+def completed(
+    person_id: str, cohort_id: str, on: date, region: str | None = None
+) -> CloudEvent[TrainingCompleted]:
+    event = TrainingCompleted(
+        person_id=person_id, cohort_id=cohort_id, completed_on=on, region=region
+    )
     return CloudEvent.wrap(event, source="service/enrollment", partition_key=person_id)
 
 
 async def train(c: Certification, js: JetStreamContext, cohort: str, *people: str) -> None:
     for person_id in people:
-        await send(js, completed(person_id, cohort, c.calendar.today))
+        await send(js, completed(person_id, cohort, c.calendar.today, REGIONS.get(person_id)))
     await eventually(
         lambda: (
             set(people)
@@ -163,6 +176,22 @@ async def test_the_worklist_names_who_needs_outreach_for_what_sorted_by_days_lef
     fall = await get(c, "/worklist?cohort=2026-fall")
     assert [row["person_id"] for row in fall["items"]] == ["p-first"]
     assert (await get(c, "/worklist?cohort=2099-spring"))["total"] == 0
+    assert {row["person_id"]: row["region"] for row in listed["items"]} == {
+        person_id: REGIONS[person_id] for person_id in by_person
+    }
+    # Region: as the training completion named it, whatever the case.
+    kennebec = await get(c, "/worklist?region=KENNEBEC")
+    assert [(row["person_id"], row["region"]) for row in kennebec["items"]] == [
+        ("p-rev", "Kennebec"),
+        ("p-risk", "kennebec"),
+    ]
+    assert [row["person_id"] for row in (await get(c, "/worklist?region=york"))["items"]] == [
+        "p-first"
+    ]
+    both = await get(c, "/worklist?region=kennebec&category=at_risk&cohort=2026-spring")
+    assert [row["person_id"] for row in both["items"]] == ["p-risk"]
+    assert (await get(c, "/worklist?region=Kennebec&cohort=2026-fall"))["total"] == 0
+    assert (await get(c, "/worklist?region=Aroostook"))["total"] == 0
     pages = [await get(c, f"/worklist?page={n}&page_size=3") for n in (1, 2, 3)]
     assert [len(p["items"]) for p in pages] == [3, 1, 0]
     assert {p["total"] for p in pages} == {4}
@@ -178,6 +207,9 @@ async def test_the_worklist_names_who_needs_outreach_for_what_sorted_by_days_lef
     everything = await csv_rows(c, "/worklist?format=csv")
     assert [r["person_id"] for r in everything] == [r["person_id"] for r in listed["items"]]
     assert everything[3]["days_left"] == "" and everything[3]["since"] == "2027-10-01"
+    assert [r["region"] for r in everything] == [r["region"] for r in listed["items"]]
+    cumberland = await csv_rows(c, "/worklist?format=csv&region=cumberland")
+    assert [(r["person_id"], r["region"]) for r in cumberland] == [("p-lapsed", "Cumberland")]
 
     # The missing skill-building hours arrive: the first year is met, off the list.
     await log(c, jetstream, hours("p-first", "12", category=SB, on=TODAY, source="trainer/t-1"))
@@ -188,7 +220,13 @@ async def test_the_worklist_names_who_needs_outreach_for_what_sorted_by_days_lef
     await eventually(first_year_met)
 
     # Invalid filters are refused with a code, never echoing the value sent.
-    for bad in ("/worklist?category=<script>", "/worklist?sort=x", "/worklist?page=0"):
+    for bad in (
+        "/worklist?category=<script>",
+        "/worklist?sort=x",
+        "/worklist?page=0",
+        "/worklist?region=",
+        f"/worklist?region={'<script>' * 20}",
+    ):
         refused = await c.call("GET", bad, "op")
         assert refused.status_code == 422
         assert refused.json()["code"] == "invalid_request"
@@ -272,6 +310,41 @@ async def test_people_refusals_certificates_and_the_summary_agree_with_one_anoth
     ]
     assert all(p["certificate_number"].startswith("ME-") for p in exported_people)
 
+    # Regions, as training completions named them (whatever the case): p-first-met's named
+    # none, until a later completion of theirs does (their record is otherwise unchanged).
+    assert {p["person_id"]: p["region"] for p in people["items"]} == {
+        **REGIONS,
+        "p-first-met": None,
+    }
+    unnamed = await get(c, "/reports/summary?from=2027-01-01&to=2028-02-01")
+    assert unnamed["people_by_region"][-1] == {"region": None, "people_by_status": {"trained": 1}}
+    await send(jetstream, completed("p-first-met", "2027-spring", TODAY, region="york"))
+
+    def named() -> bool:
+        kept = {p.person_id: p for p in rows(c.database_url, tables.Participant)}
+        return kept["p-first-met"].region == "york"
+
+    await eventually(named)
+    [first_met] = (await get(c, "/people?region=york&status=trained&page_size=1&page=2"))["items"]
+    assert first_met == {
+        **next(p for p in people["items"] if p["person_id"] == "p-first-met"),
+        "region": "york",
+    }
+    kennebec = await get(c, "/people?region=KENNEBEC")
+    assert [(p["person_id"], p["region"]) for p in kennebec["items"]] == [
+        ("p-rev", "Kennebec"),
+        ("p-risk", "kennebec"),
+    ]
+    certified_kennebec = await get(c, "/people?region=kennebec&status=certified")
+    assert [p["person_id"] for p in certified_kennebec["items"]] == ["p-rev"]
+    assert (await get(c, "/people?region=York&cohort=2026-spring"))["total"] == 0
+    assert (await get(c, "/people?region=Aroostook"))["total"] == 0
+    exported_york = await csv_rows(c, "/people?format=csv&region=YORK&page_size=1")
+    assert [(p["person_id"], p["region"]) for p in exported_york] == [
+        ("p-first", "York"),
+        ("p-first-met", "york"),
+    ]
+
     # Certificates: by number prefix, status and the day issued.
     certificates = await get(c, "/certificates")
     assert certificates["total"] == 4  # p-rev, p-lapsed, p-risk, p-ok
@@ -288,6 +361,19 @@ async def test_people_refusals_certificates_and_the_summary_agree_with_one_anoth
     assert {cert["issued_on"] for cert in in_2026["items"]} == {"2026-01-15", "2026-09-01"}
     exported_certificates = await csv_rows(c, "/certificates?format=csv&number=ME-2026")
     assert {r["person_id"] for r in exported_certificates} == {"p-rev", "p-lapsed"}
+    assert {cert["person_id"]: cert["region"] for cert in certificates["items"]} == {
+        person_id: REGIONS[person_id] for person_id in numbers
+    }
+    in_kennebec = await get(c, "/certificates?region=KENNEBEC")
+    assert {cert["person_id"] for cert in in_kennebec["items"]} == {"p-rev", "p-risk"}
+    assert (await get(c, "/certificates?region=york"))["total"] == 0
+    lapsed_cumberland = await get(c, "/certificates?region=cumberland&status=lapsed")
+    assert [cert["person_id"] for cert in lapsed_cumberland["items"]] == ["p-lapsed"]
+    exported_cumberland = await csv_rows(c, "/certificates?format=csv&region=Cumberland")
+    assert {(r["person_id"], r["region"]) for r in exported_cumberland} == {
+        ("p-lapsed", "Cumberland"),
+        ("p-ok", "Cumberland"),
+    }
     injected = await c.call("GET", "/certificates?number=%25", "op")
     assert injected.status_code == 422 and "%" not in injected.json()["detail"]
 
@@ -297,10 +383,29 @@ async def test_people_refusals_certificates_and_the_summary_agree_with_one_anoth
         for status_name, count in summary["people_by_status"].items():
             assert (await get(c, f"/people?status={status_name}"))["total"] == count
         assert sum(summary["people_by_status"].values()) == people["total"]
+        for region in summary["people_by_region"]:
+            for status_name, count in region["people_by_status"].items():
+                listed = await get(c, f"/people?region={region['region']}&status={status_name}")
+                assert listed["total"] == count
+            in_region = await get(c, f"/people?region={region['region']}")
+            assert in_region["total"] == sum(region["people_by_status"].values())
+        assert (
+            sum(
+                count
+                for region in summary["people_by_region"]
+                for count in region["people_by_status"].values()
+            )
+            == people["total"]
+        )
         issued = await get(c, f"/certificates?issued_from={first}&issued_to={last}")
         assert summary["certificates_granted"] == issued["total"]
     summary = await get(c, "/reports/summary?from=2027-01-01&to=2028-02-01")
     assert summary["people_by_status"] == {"certified": 2, "at_risk": 1, "lapsed": 1, "trained": 2}
+    assert summary["people_by_region"] == [  # each named as first in sort order
+        {"region": "Cumberland", "people_by_status": {"certified": 1, "lapsed": 1}},
+        {"region": "Kennebec", "people_by_status": {"at_risk": 1, "certified": 1}},
+        {"region": "York", "people_by_status": {"trained": 2}},
+    ]
     assert (summary["certificates_granted"], summary["lapsed"], summary["reinstated"]) == (2, 1, 0)
     hours_2027 = {(h["category"], h["month"]): Decimal(h["hours"]) for h in summary["hours"]}
     assert hours_2027 == {
@@ -317,11 +422,20 @@ async def test_people_refusals_certificates_and_the_summary_agree_with_one_anoth
         "affirmed": 1
     }
     lines = await csv_rows(c, "/reports/summary?from=2027-01-01&to=2028-02-01&format=csv")
-    assert {"measure": "people_by_status", "key": "lapsed", "month": "", "value": "1"} in lines
-    assert {"measure": "hours", "key": "skill_building", "month": "2027-03", "value": "24.00"} in (
-        lines
-    )
-    assert {"measure": "certificates_granted", "key": "", "month": "", "value": "2"} in lines
+    line = {"measure": "people_by_status", "key": "lapsed", "month": "", "value": "1", "region": ""}
+    assert line in lines
+    line = {"measure": "hours", "key": "skill_building", "month": "2027-03", "value": "24.00"}
+    assert {**line, "region": ""} in lines
+    line = {"measure": "certificates_granted", "key": "", "month": "", "value": "2"}
+    assert {**line, "region": ""} in lines
+    by_region = [line for line in lines if line["measure"] == "people_by_region"]
+    assert [(line["region"], line["key"], line["value"]) for line in by_region] == [
+        ("Cumberland", "certified", "1"),
+        ("Cumberland", "lapsed", "1"),
+        ("Kennebec", "at_risk", "1"),
+        ("Kennebec", "certified", "1"),
+        ("York", "trained", "2"),
+    ]
     backwards = await c.call("GET", "/reports/summary?from=2028-01-01&to=2027-01-01", "op")
     assert (backwards.status_code, backwards.json()["code"]) == (422, "invalid_period")
     assert (await c.call("GET", "/reports/summary", "op")).status_code == 422

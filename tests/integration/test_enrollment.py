@@ -101,7 +101,12 @@ async def test_from_registration_to_training_completed(
     ]
     assert {event["partitionkey"] for event in found} == {person}
     completed = found[-1]["data"]
-    assert completed == {"person_id": person, "cohort_id": cohort, "completed_on": "2027-02-08"}
+    assert completed == {
+        "person_id": person,
+        "cohort_id": cohort,
+        "completed_on": "2027-02-08",
+        "region": "Cumberland",  # the person's, for certification's lists
+    }
 
 
 async def test_waitlist_in_submission_order_and_promotion(
@@ -343,6 +348,7 @@ async def test_a_missed_day_made_up_in_a_later_cohort_completes_the_training(
         "person_id": person,
         "cohort_id": later,
         "completed_on": "2027-11-20",
+        "region": "Cumberland",
     }
 
     too_late = await enrollment.person(name="Too Late")

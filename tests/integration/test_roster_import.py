@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,17 @@ def test_good_rows_are_imported_once_and_bad_rows_reported_by_line(
         *["PersonContactChanged"] * 3,  # one per person created
         "TrainingCompleted",
     ]
+    [trained] = [
+        json.loads(row.payload)["data"]
+        for row in rows(database_url, Outbox)
+        if row.event_type == "TrainingCompleted"
+    ]
+    assert trained == {
+        "person_id": "me-001",
+        "cohort_id": "2024-spring",
+        "completed_on": "2024-06-10",
+        "region": "Cumberland",  # the person's, for certification's lists
+    }
 
     code, output = run_import(database_url, roster)
     assert output[-1] == "imported 0, unchanged 3, refused 4"

@@ -20,6 +20,8 @@ from .domain.policy import Rules
 from .domain.status import Assessment, Decision
 from .domain.worklist import Category, Sort
 
+REGION = "Region or county, as the training completion said (`null`: it did not say)"
+
 # -- operators ---------------------------------------------------------------------------
 
 
@@ -143,6 +145,7 @@ class ShortfallOut(BaseModel):
 class WorklistRow(BaseModel):
     person_id: str
     cohort_id: str
+    region: str | None = Field(description=REGION)
     category: Category
     status: CertificationStatus | None
     due_on: date | None = Field(description="The day that `days_left` counts to")
@@ -160,6 +163,7 @@ class Worklist(Query[Paged[WorklistRow]]):
 
     categories: frozenset[Category]
     cohort_id: str | None
+    region: str | None  # matched whatever the case
     sort: Sort
     page: PageRequest | None
 
@@ -167,6 +171,7 @@ class Worklist(Query[Paged[WorklistRow]]):
 class PersonRow(BaseModel):
     person_id: str
     cohort_id: str
+    region: str | None = Field(description=REGION)
     trained_on: date
     status: CertificationStatus | None
     since: date | None
@@ -178,6 +183,7 @@ class PersonRow(BaseModel):
 class People(Query[Paged[PersonRow]]):
     status: CertificationStatus | None
     cohort_id: str | None
+    region: str | None  # matched whatever the case
     page: PageRequest | None
 
 
@@ -229,6 +235,7 @@ class RefusalsOf(Query[list[RefusalRow]]):
 class CertificateListed(BaseModel):
     number: str
     person_id: str
+    region: str | None = Field(description=REGION)
     status: CertificationStatus | None
     issued_on: date
     imported: bool
@@ -238,6 +245,7 @@ class CertificateListed(BaseModel):
 class Certificates(Query[Paged[CertificateListed]]):
     number_prefix: str | None
     status: CertificationStatus | None
+    region: str | None  # matched whatever the case
     issued: Period
     page: PageRequest | None
 
@@ -248,12 +256,21 @@ class HoursInMonth(BaseModel):
     hours: Decimal
 
 
+class RegionCount(BaseModel):
+    region: str | None = Field(description=REGION)
+    people_by_status: dict[str, int]
+
+
 class Summary(BaseModel):
     """Certification's part of the statewide report for a period."""
 
     first_day: date
     last_day: date
     people_by_status: dict[str, int] = Field(description="Now, not as of the period")
+    people_by_region: list[RegionCount] = Field(
+        description="Now, per region (as `/people?region=` matches it, whatever the case; "
+        "`null`, last: not known) and status"
+    )
     certificates_granted: int = Field(description="Certificates issued in the period")
     lapsed: int = Field(description="Changes to lapsed effective in the period")
     reinstated: int = Field(description="Lapsed people certified again, in the period")

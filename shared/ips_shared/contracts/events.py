@@ -175,6 +175,12 @@ class TrainingCompleted(EventPayload):
     person_id: PersonId
     cohort_id: Ident
     completed_on: date
+    region: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="The person's region or county when training completed (added after v1)",
+    )
 
 
 class TrainingDay(BaseModel):

@@ -39,7 +39,7 @@ from ips_shared.contracts.events import (
 from ips_shared.db import bulk_insert, member_of
 from ips_shared.listing import PageRequest
 
-from ..commands import CertificateListed, PersonRow, RefusalCount, RefusalRow
+from ..commands import CertificateListed, PersonRow, RefusalCount, RefusalRow, RegionCount
 from ..domain.certificates import certificate_number
 from ..domain.errors import UnknownPerson
 from ..domain.hours import Rejection
@@ -74,10 +74,23 @@ def known_among(session: Session, people: Collection[str]) -> set[str]:
     )
 
 
-def add_participant(session: Session, person_id: str, began_on: date, cohort_id: str) -> None:
+def add_participant(
+    session: Session, person_id: str, began_on: date, cohort_id: str, region: str | None = None
+) -> Participant:
     """A person known from now on, with a standing no evaluation has made yet."""
-    session.add(Participant(person_id=person_id, record_began_on=began_on, cohort_id=cohort_id))
+    added = Participant(
+        person_id=person_id, record_began_on=began_on, cohort_id=cohort_id, region=region
+    )
+    session.add(added)
     session.add(StandingRow(person_id=person_id))
+    return added
+
+
+def set_region(session: Session, person_id: str, region: str) -> None:
+    """The region a later training completion names replaces the one kept."""
+    session.execute(
+        update(Participant).where(col(Participant.person_id) == person_id).values(region=region)
+    )
 
 
 def participant(session: Session, person_id: str) -> Participant | None:
@@ -378,16 +391,23 @@ def status_since() -> Any:
     )
 
 
+def in_region(region: str) -> ColumnElement[bool]:
+    """A participant's region is this one, whatever the case (as enrollment matches it)."""
+    return func.lower(col(Participant.region)) == region.lower()
+
+
 def people(
     session: Session,
     status: CertificationStatus | None,
     cohort_id: str | None,
+    region: str | None,
     page: PageRequest | None,
 ) -> tuple[list[PersonRow], int]:
     query = (
         sa_select(
             col(Participant.person_id).label("person_id"),
             col(Participant.cohort_id).label("cohort_id"),
+            col(Participant.region).label("region"),
             col(Participant.record_began_on).label("trained_on"),
             col(StandingRow.status).label("status"),
             status_since().label("since"),
@@ -402,6 +422,8 @@ def people(
         query = query.where(col(StandingRow.status) == status)
     if cohort_id is not None:
         query = query.where(col(Participant.cohort_id) == cohort_id)
+    if region is not None:
+        query = query.where(in_region(region))
     rows, total = paged(session, query, page)
     return [PersonRow.model_validate(dict(row)) for row in rows], total
 
@@ -480,6 +502,7 @@ def certificates(
     session: Session,
     number_prefix: str | None,
     status: CertificationStatus | None,
+    region: str | None,
     first: date | None,
     last: date | None,
     page: PageRequest | None,
@@ -489,11 +512,13 @@ def certificates(
         sa_select(
             col(Certificate.number).label("number"),
             col(Certificate.person_id).label("person_id"),
+            col(Participant.region).label("region"),
             col(StandingRow.status).label("status"),
             col(Certificate.issued_on).label("issued_on"),
             col(Certificate.imported).label("imported"),
         )
         .join(StandingRow, col(StandingRow.person_id) == col(Certificate.person_id))
+        .join(Participant, col(Participant.person_id) == col(Certificate.person_id))
         .where(col(Certificate.number).is_not(None))
         .order_by(col(Certificate.number))
     )
@@ -501,6 +526,8 @@ def certificates(
         query = query.where(col(Certificate.number).like(_like_prefix(number_prefix), escape="\\"))
     if status is not None:
         query = query.where(col(StandingRow.status) == status)
+    if region is not None:
+        query = query.where(in_region(region))
     if first is not None:
         query = query.where(col(Certificate.issued_on) >= first)
     if last is not None:
@@ -519,8 +546,29 @@ def people_by_status(session: Session) -> dict[str, int]:
     }
 
 
+def people_by_region(session: Session) -> list[RegionCount]:
+    """How many people are in each status now, per region as `in_region` matches it (its
+    spellings differing in case are one, named by the first in sort order); those whose
+    region is not known last."""
+    matched = func.lower(col(Participant.region))
+    names: dict[str | None, str | None] = {}
+    counted: defaultdict[str | None, dict[str, int]] = defaultdict(dict)
+    for key, region, status, count in session.execute(
+        sa_select(matched, func.min(col(Participant.region)), col(StandingRow.status), func.count())
+        .join(StandingRow, col(StandingRow.person_id) == col(Participant.person_id))
+        .group_by(matched, col(StandingRow.status))
+    ):
+        named = names.get(key)
+        names[key] = region if named is None or region is None else min(named, region)
+        counted[key][status.value if status is not None else "none"] = count
+    return [
+        RegionCount(region=names[key], people_by_status=dict(sorted(counted[key].items())))
+        for key in sorted(counted, key=lambda key: (key is None, key or ""))
+    ]
+
+
 def certificates_issued(session: Session, first: date, last: date) -> int:
-    return certificates(session, None, None, first, last, PageRequest(1, 1))[1]
+    return certificates(session, None, None, None, first, last, PageRequest(1, 1))[1]
 
 
 def changes_in(

@@ -21,7 +21,15 @@ from ips_shared.db import member_of
 from ips_shared.listing import PageRequest
 
 from ..domain import status, worklist
-from .repository import EntryKey, dialect, entry_among, paged, status_since, void_of_entry
+from .repository import (
+    EntryKey,
+    dialect,
+    entry_among,
+    in_region,
+    paged,
+    status_since,
+    void_of_entry,
+)
 from .tables import (
     Certificate,
     DecisionRow,
@@ -267,6 +275,7 @@ def _worklist_part(category: worklist.Category, today: date) -> Any:
         sa_select(
             col(StandingRow.person_id).label("person_id"),
             col(Participant.cohort_id).label("cohort_id"),
+            col(Participant.region).label("region"),
             literal(category.value, String()).label("category"),
             col(StandingRow.status).label("status"),
             due.label("due_on"),
@@ -285,6 +294,7 @@ def worklist_rows(
     today: date,
     categories: Collection[worklist.Category],
     cohort_id: str | None,
+    region: str | None,
     sort: worklist.Sort,
     page: PageRequest | None,
 ) -> tuple[list[RowMapping], int]:
@@ -296,6 +306,8 @@ def worklist_rows(
             part = _worklist_part(category, today)
             if cohort_id is not None:
                 part = part.where(col(Participant.cohort_id) == cohort_id)
+            if region is not None:
+                part = part.where(in_region(region))
             parts.append(part)
     listed = union_all(*parts).subquery("worklist")
     without_days = case((listed.c.due_on.is_(None), 1), else_=0)

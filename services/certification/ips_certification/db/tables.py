@@ -40,6 +40,11 @@ class Participant(Table, table=True):
     person_id: str = Field(primary_key=True, max_length=64)
     record_began_on: date
     cohort_id: str = Field(max_length=16)
+    region: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Region or county, as their latest training completion said (if it did)",
+    )
 
 
 class HoursEntry(Table, table=True):

@@ -278,6 +278,7 @@ def router(bus: MessageBus, tokens: ApiTokens) -> APIRouter:
     async def worklist(
         category: Annotated[list[Category] | None, Query()] = None,
         cohort: CohortFilter = None,
+        region: RegionFilter = None,
         sort: Sort = Sort.DAYS_LEFT,
         page: PageNumber = 1,
         page_size: PageSize = 50,
@@ -289,9 +290,16 @@ def router(bus: MessageBus, tokens: ApiTokens) -> APIRouter:
         notice), `first_year_unmet` (within the at-risk lead of the first year's end).
         `category` may be repeated (default: all). Sorted by days left, fewest first
         (`sort=-days_left`: most first; the lapsed, without days left, last), or
-        `sort=person_id`. Region: certification does not know it (yet)."""
+        `sort=person_id`. `region`: as the person's training completion named it, whatever
+        the case (those it did not name are left out)."""
         found = await bus.dispatch(
-            Worklist(frozenset(category or Category), cohort, sort, _page(format, page, page_size))
+            Worklist(
+                frozenset(category or Category),
+                cohort,
+                region,
+                sort,
+                _page(format, page, page_size),
+            )
         )
         if format == "csv":
             return csv_response(
@@ -314,13 +322,15 @@ def router(bus: MessageBus, tokens: ApiTokens) -> APIRouter:
     async def people(
         status: CertificationStatus | None = None,
         cohort: CohortFilter = None,
+        region: RegionFilter = None,
         page: PageNumber = 1,
         page_size: PageSize = 50,
         format: ListFormat = "json",
         _who: Principal = operator,
     ) -> Any:
-        """Everyone certification knows, by person id, with their status and since when."""
-        found = await bus.dispatch(People(status, cohort, _page(format, page, page_size)))
+        """Everyone certification knows, by person id, with their status and since when.
+        `region`: as the person's training completion named it, whatever the case."""
+        found = await bus.dispatch(People(status, cohort, region, _page(format, page, page_size)))
         if format == "csv":
             return _csv(found.items, PersonRow, "people.csv")
         return found
@@ -357,6 +367,7 @@ def router(bus: MessageBus, tokens: ApiTokens) -> APIRouter:
             str | None, Query(max_length=32, pattern=r"^[A-Za-z0-9-]+$", description="Prefix")
         ] = None,
         status: CertificationStatus | None = None,
+        region: RegionFilter = None,
         issued_from: date | None = None,
         issued_to: date | None = None,
         page: PageNumber = 1,
@@ -365,11 +376,13 @@ def router(bus: MessageBus, tokens: ApiTokens) -> APIRouter:
         _who: Principal = operator,
     ) -> Any:
         """Certificates by number; `number` is a prefix (`ME-2027`), the dates bound the day
-        each was issued (first certification, or as imported)."""
+        each was issued (first certification, or as imported); `region`: the holder's, as
+        their training completion named it, whatever the case."""
         found = await bus.dispatch(
             Certificates(
                 number.upper() if number else None,
                 status,
+                region,
                 Period(issued_from, issued_to),
                 _page(format, page, page_size),
             )
@@ -386,8 +399,10 @@ def router(bus: MessageBus, tokens: ApiTokens) -> APIRouter:
         _who: Principal = operator,
     ) -> Any:
         """Certification's part of the statewide report for the period (days included):
-        people by status (now), certificates granted, lapses and reinstatements, accepted
-        hours by category and month, reviews held. `format=csv`: one line per number."""
+        people by status (now), and by region and status (now), certificates granted, lapses
+        and reinstatements, accepted hours by category and month, reviews held. `format=csv`:
+        one line per number (`region` is filled on the `people_by_region` lines alone; empty
+        on one of those, the people whose region is not known)."""
         found = await bus.dispatch(Summarize(from_, to))
         if format == "csv":
             return csv_response(summary_lines(found), SUMMARY_COLUMNS, "summary.csv")
@@ -397,10 +412,14 @@ def router(bus: MessageBus, tokens: ApiTokens) -> APIRouter:
 
 
 CohortFilter = Annotated[str | None, Query(max_length=16, pattern=r"^[a-z0-9-]+$")]
+RegionFilter = Annotated[
+    str | None, Query(min_length=1, max_length=100, description="Region or county")
+]
 
 WORKLIST_COLUMNS = (
     "person_id",
     "cohort_id",
+    "region",
     "category",
     "status",
     "days_left",
@@ -409,7 +428,7 @@ WORKLIST_COLUMNS = (
     "review_due_on",
     "missing",
 )
-SUMMARY_COLUMNS = ("measure", "key", "month", "value")
+SUMMARY_COLUMNS = ("measure", "key", "month", "value", "region")
 
 
 def _page(format: str, page: int, page_size: int) -> PageRequest | None:
@@ -435,6 +454,11 @@ def summary_lines(found: Summary) -> list[dict[str, Any]]:
     lines: list[dict[str, Any]] = [
         {"measure": "people_by_status", "key": key, "value": count}
         for key, count in sorted(found.people_by_status.items())
+    ]
+    lines += [
+        {"measure": "people_by_region", "key": key, "value": count, "region": counts.region}
+        for counts in found.people_by_region
+        for key, count in sorted(counts.people_by_status.items())
     ]
     lines += [
         {"measure": "certificates_granted", "value": found.certificates_granted},

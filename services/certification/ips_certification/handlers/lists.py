@@ -67,7 +67,13 @@ def worklist(
     facts, for the rows of the page only)."""
     today = calendar.today()
     rows, total = standings.worklist_rows(
-        uow.session, today, query.categories, query.cohort_id, query.sort, query.page
+        uow.session,
+        today,
+        query.categories,
+        query.cohort_id,
+        query.region,
+        query.sort,
+        query.page,
     )
     items: list[WorklistRow] = []
     for offset in range(0, len(rows), FACTS_BATCH):
@@ -93,6 +99,7 @@ def _with_needs(
             WorklistRow(
                 person_id=row["person_id"],
                 cohort_id=row["cohort_id"],
+                region=row["region"],
                 category=category,
                 status=row["status"],
                 due_on=row["due_on"],
@@ -109,7 +116,9 @@ def _with_needs(
 
 
 def people(query: People, uow: UnitOfWork) -> Paged[PersonRow]:
-    items, total = repository.people(uow.session, query.status, query.cohort_id, query.page)
+    items, total = repository.people(
+        uow.session, query.status, query.cohort_id, query.region, query.page
+    )
     return _paged(items, total, query.page)
 
 
@@ -137,14 +146,21 @@ def refusals_of(query: RefusalsOf, uow: UnitOfWork) -> list[RefusalRow]:
 def certificates(query: Certificates, uow: UnitOfWork) -> Paged[CertificateListed]:
     period = checked(query.issued)
     items, total = repository.certificates(
-        uow.session, query.number_prefix, query.status, period.first, period.last, query.page
+        uow.session,
+        query.number_prefix,
+        query.status,
+        query.region,
+        period.first,
+        period.last,
+        query.page,
     )
     return _paged(items, total, query.page)
 
 
 def summarize(query: Summarize, uow: UnitOfWork) -> Summary:
     """Certification's part of the statewide report; each number is what the matching list
-    counts (`/people?status=`, `/certificates?issued_from=&issued_to=`)."""
+    counts (`/people?status=`, `/people?region=&status=`,
+    `/certificates?issued_from=&issued_to=`)."""
     first, last = query.first_day, query.last_day
     checked(Period(first, last))
     db = uow.session
@@ -152,6 +168,7 @@ def summarize(query: Summarize, uow: UnitOfWork) -> Summary:
         first_day=first,
         last_day=last,
         people_by_status=repository.people_by_status(db),
+        people_by_region=repository.people_by_region(db),
         certificates_granted=repository.certificates_issued(db, first, last),
         lapsed=repository.changes_in(db, first, last, new_status=CertificationStatus.LAPSED),
         reinstated=repository.changes_in(db, first, last, reason_code=status.Reason.REINSTATED),

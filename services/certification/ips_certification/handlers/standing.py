@@ -19,6 +19,7 @@ from ips_shared.messaging.unit_of_work import UnitOfWork
 
 from ..commands import AdvanceDueStandings, BringUpToDate, PostponeCheck
 from ..db import repository, standings
+from ..db.tables import Participant
 from ..domain import status
 from ..domain.calendar import Calendar
 from ..domain.policy import CertificationPolicy
@@ -43,16 +44,24 @@ def register_trained(
     policy: CertificationPolicy,
 ) -> None:
     """A person is known from their training completion on (the first one counts); the
-    status it gives them is announced as caused by that completion."""
+    status it gives them is announced as caused by that completion. The region a later
+    completion names (if it names one) replaces the one kept."""
     known = repository.known_among(uow.session, {event.data.person_id for event in events})
     completions: dict[str, CloudEvent[TrainingCompleted]] = {}
+    added: dict[str, Participant] = {}
     for event in events:
-        if event.data.person_id not in known:
-            known.add(event.data.person_id)
-            repository.add_participant(
-                uow.session, event.data.person_id, event.data.completed_on, event.data.cohort_id
+        person_id, region = event.data.person_id, event.data.region
+        if person_id not in known:
+            known.add(person_id)
+            added[person_id] = repository.add_participant(
+                uow.session, person_id, event.data.completed_on, event.data.cohort_id, region
             )
-            completions[event.data.person_id] = event
+            completions[person_id] = event
+        elif region is not None:
+            if person_id in added:
+                added[person_id].region = region
+            else:
+                repository.set_region(uow.session, person_id, region)
     uow.session.flush()
     evaluate(
         uow,

@@ -24,8 +24,8 @@ def import_roster_row(
     row = message.row
     check_row_in_calendar(row, intakes.today(clock()), intakes)
     changed = False
-    known = repository.find_person(uow.session, row.person_id)
-    if known is None:
+    person = repository.find_person(uow.session, row.person_id)
+    if person is None:
         person = repository.add_person(
             uow.session,
             person_id=row.person_id,
@@ -40,7 +40,7 @@ def import_roster_row(
         )
         announce_contact(uow, person)
         changed = True
-    elif known.name != row.name:
+    elif person.name != row.name:
         raise DuplicatePerson("This id belongs to a person with another name.")
     if row.ps101_completed_on is not None and not repository.completed_ps101(
         uow.session, row.person_id
@@ -73,6 +73,7 @@ def import_roster_row(
                 person_id=row.person_id,
                 cohort_id=row.training_cohort,
                 completed_on=row.training_completed_on,
+                region=person.region,
             ),
             partition_key=row.person_id,
         )

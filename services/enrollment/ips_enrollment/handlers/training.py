@@ -11,6 +11,7 @@ from ips_shared.messaging.unit_of_work import UnitOfWork
 
 from ..commands import RecordAttendance, RideSharing
 from ..db import repository
+from ..db.tables import Person
 from ..domain import rides, training
 from ..domain.intakes import IntakeCalendar, runs_before
 from ..domain.policy import EnrollmentPolicy
@@ -31,7 +32,7 @@ def record_attendance(
     training.check_day(day)
     intakes.check_cohort(cohort_id)
     training.check_not_in_future(message.attended_on, today=intakes.today(clock()))
-    repository.person(uow.session, person_id)
+    person = repository.person(uow.session, person_id)
     accepted = repository.accepted_intakes(uow.session, person_id)
     history = repository.attendance_of(uow.session, person_id)
     training.check_may_attend(
@@ -59,7 +60,7 @@ def record_attendance(
         partition_key=person_id,
     )
     history = [*history, (day, message.attended_on)]
-    return _complete_if_done(uow, person_id, cohort_id, history, policy)
+    return _complete_if_done(uow, person, cohort_id, history, policy)
 
 
 def ride_sharing(
@@ -71,11 +72,12 @@ def ride_sharing(
 
 def _complete_if_done(
     uow: UnitOfWork,
-    person_id: str,
+    person: Person,
     cohort_id: str,
     history: Sequence[tuple[int, date]],
     policy: EnrollmentPolicy,
 ) -> bool:
+    person_id = person.id
     if repository.completed_training(uow.session, person_id):
         return False
     finished = training.completed_on(history, policy.makeup_window_months)
@@ -83,7 +85,9 @@ def _complete_if_done(
         return False
     repository.add_training_completion(uow.session, person_id, cohort_id, finished)
     uow.emit(
-        events.TrainingCompleted(person_id=person_id, cohort_id=cohort_id, completed_on=finished),
+        events.TrainingCompleted(
+            person_id=person_id, cohort_id=cohort_id, completed_on=finished, region=person.region
+        ),
         partition_key=person_id,
     )
     return True
