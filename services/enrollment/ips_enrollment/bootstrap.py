@@ -15,7 +15,7 @@ from . import __doc__ as description
 from .db.tables import AuditEntry, Inbox, Outbox
 from .domain.intakes import IntakeCalendar
 from .domain.policy import EnrollmentPolicy, read_policy
-from .entrypoints import http
+from .entrypoints import http, http_lists
 from .handlers import Clock, applications, cohorts, lists, people, reports, roster, training
 from .settings import EnrollmentSettings
 
@@ -83,4 +83,8 @@ def bootstrap(settings: EnrollmentSettings, clock: Clock = lambda: datetime.now(
             "intakes": IntakeCalendar.from_policy(policy),
         },
     )
-    return Service(runtime, bus, [http.router(bus, settings.api_tokens)])
+    return Service(
+        runtime,
+        bus,
+        [http.router(bus, settings.api_tokens), http_lists.router(bus, settings.api_tokens)],
+    )

@@ -1,7 +1,7 @@
 """What operators (and trainers, for their own cohorts and sessions) read every day: people
 and one person's whole record, applications, cohorts and their rosters, Peer Support 101
 sessions; and the trainers an operator assigns to cohorts and sessions. Filters, counts
-and pages are the database's work (`db/repository.py`)."""
+and pages are the database's work (`db/listings.py`)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from ..commands import (
     ListPeople,
     ListSessions,
 )
-from ..db import repository
+from ..db import listings, repository
 from ..domain import training
 from ..domain.errors import InvalidCohort, NotAssigned
 from ..domain.intakes import Intake, IntakeCalendar
@@ -51,7 +51,7 @@ def _page_of(items: Sequence[T], total: int, page: PageRequest | None) -> Paged[
 def list_people(
     message: ListPeople, uow: UnitOfWork, *, intakes: IntakeCalendar
 ) -> Paged[PersonSummary]:
-    found, total = repository.people(uow.session, message.filter, intakes.timezone, message.page)
+    found, total = listings.people(uow.session, message.filter, intakes.timezone, message.page)
     return _page_of(found, total, message.page)
 
 
@@ -59,9 +59,9 @@ def get_record(
     message: GetRecord, uow: UnitOfWork, *, clock: Clock, policy: EnrollmentPolicy
 ) -> EnrollmentRecord:
     person = repository.person(uow.session, message.person_id)
-    attendance = repository.attendance_entries(uow.session, [person.id])[person.id]
-    completion = repository.training_of(uow.session, person.id)
-    passed = repository.passed_days(uow.session, [person.id], clock())[person.id]
+    attendance = listings.attendance_entries(uow.session, [person.id])[person.id]
+    completion = listings.training_of(uow.session, person.id)
+    passed = listings.passed_days(uow.session, [person.id], clock())[person.id]
     missed, due_by = training.make_up(
         [(entry.day, entry.attended_on) for entry in attendance],
         passed=passed,
@@ -78,8 +78,8 @@ def get_record(
         sms_consent=person.sms_consent,
         language=person.language,
         registered_at=person.created_at,
-        ps101=tuple(repository.ps101_of(uow.session, person.id)),
-        applications=tuple(repository.application_entries(uow.session, person.id)),
+        ps101=tuple(listings.ps101_of(uow.session, person.id)),
+        applications=tuple(listings.application_entries(uow.session, person.id)),
         attendance=tuple(attendance),
         training=completion,
         make_up=MakeUp.of(missed, due_by),
@@ -89,7 +89,7 @@ def get_record(
 def list_applications(
     message: ListApplications, uow: UnitOfWork, *, intakes: IntakeCalendar
 ) -> Paged[ApplicationSummary]:
-    found, total = repository.applications(
+    found, total = listings.applications(
         uow.session, message.filter, intakes.timezone, message.page
     )
     return _page_of(found, total, message.page)
@@ -98,7 +98,7 @@ def list_applications(
 def list_cohorts(
     message: ListCohorts, uow: UnitOfWork, *, policy: EnrollmentPolicy, intakes: IntakeCalendar
 ) -> Paged[CohortSummary]:
-    found, total = repository.cohorts(
+    found, total = listings.cohorts(
         uow.session,
         message.filter,
         seasons=intakes.seasons,
@@ -128,17 +128,17 @@ def cohort_roster(
     intakes: IntakeCalendar,
 ) -> Paged[RosterEntry]:
     intakes.check_cohort(message.cohort_id)
-    if message.trainer is not None and not repository.is_cohort_trainer(
+    if message.trainer is not None and not listings.is_cohort_trainer(
         uow.session, message.cohort_id, message.trainer
     ):
         raise NotAssigned("This cohort is not one of the trainer's.")
     now = clock()
-    found, total = repository.roster(
+    found, total = listings.roster(
         uow.session, message.cohort_id, message.filter, now, message.page
     )
     ids = [person.id for person, _, _ in found]
-    attendance = repository.attendance_entries(uow.session, ids)
-    passed = repository.passed_days(uow.session, ids, now)
+    attendance = listings.attendance_entries(uow.session, ids)
+    passed = listings.passed_days(uow.session, ids, now)
     items = []
     for person, accepted, completed_on in found:
         days = attendance[person.id]
@@ -172,19 +172,19 @@ def assign_cohort_trainers(
     intakes.check_cohort(message.cohort_id)
     repository.lock_cohort(uow.session, message.cohort_id, policy.cohort_capacity)
     trainers = tuple(sorted(set(message.trainers)))
-    repository.replace_cohort_trainers(uow.session, message.cohort_id, trainers)
+    listings.replace_cohort_trainers(uow.session, message.cohort_id, trainers)
     return trainers
 
 
 def list_sessions(
     message: ListSessions, uow: UnitOfWork, *, intakes: IntakeCalendar
 ) -> Paged[SessionSummary]:
-    found, total = repository.sessions(uow.session, message.filter, intakes.timezone, message.page)
+    found, total = listings.sessions(uow.session, message.filter, intakes.timezone, message.page)
     return _page_of(found, total, message.page)
 
 
 def assign_session_trainers(message: AssignSessionTrainers, uow: UnitOfWork) -> tuple[str, ...]:
     repository.ps101_session(uow.session, message.session_id)
     trainers = tuple(sorted(set(message.trainers)))
-    repository.replace_session_trainers(uow.session, message.session_id, trainers)
+    listings.replace_session_trainers(uow.session, message.session_id, trainers)
     return trainers

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ips_shared.messaging.unit_of_work import UnitOfWork
 
 from ..commands import SummaryReport
-from ..db import repository
+from ..db import listings
 from ..domain.intakes import IntakeCalendar, intake_order
 from ..domain.listings import Summary
 
@@ -16,13 +16,13 @@ def summary_report(message: SummaryReport, uow: UnitOfWork, *, intakes: IntakeCa
     number is what the matching list answers as its `total` (see the routes)."""
     period = message.period
     window = period.window(intakes.timezone)
-    received = repository.applications_received(uow.session, window)
+    received = listings.applications_received(uow.session, window)
     return Summary(
         first=period.first,
         last=period.last,
         applications=tuple(sorted(received, key=lambda counts: intake_order(counts.intake))),
-        trainings_completed=repository.trainings_completed(uow.session, period.first, period.last),
+        trainings_completed=listings.trainings_completed(uow.session, period.first, period.last),
         people_by_region=tuple(
-            repository.people_by_region(uow.session, window, period.first, period.last)
+            listings.people_by_region(uow.session, window, period.first, period.last)
         ),
     )
