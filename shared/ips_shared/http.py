@@ -25,7 +25,7 @@ from . import errors
 from .auth import ApiToken, Principal, Role, principal_of, principals_by_digest
 from .http_audit import install_audit_trail
 from .http_limits import BodyLimit, SecurityHeaders
-from .listing import LARGEST_PAGE, csv_text
+from .listing import LARGEST_PAGE, PageRequest, csv_text
 from .messaging.causation import CORRELATION_HEADER, chain_of_request, within
 from .metrics import METRICS_PATH, HttpMetrics
 from .rate_limits import RateLimits, client_of, rate_limits_of, too_many_requests
@@ -232,6 +232,11 @@ PageSize = Annotated[int, Query(ge=1, le=LARGEST_PAGE, description="Rows per pag
 ListFormat = Annotated[
     Literal["json", "csv"], Query(description="`csv`: every matching row, as a CSV file")
 ]
+
+
+def requested_page(format: str, page: int, page_size: int) -> PageRequest | None:
+    """The page asked for; a CSV export has every matching row (no page)."""
+    return None if format == "csv" else PageRequest(page, page_size)
 
 
 def csv_response(

@@ -21,9 +21,10 @@ from ips_shared.http import (
     PageSize,
     bearer_principal,
     csv_response,
+    requested_page,
     require,
 )
-from ips_shared.listing import Paged, PageRequest
+from ips_shared.listing import Paged
 from ips_shared.messaging.bus import MessageBus
 
 from ..commands import (
@@ -298,7 +299,7 @@ def router(bus: MessageBus, tokens: ApiTokens) -> APIRouter:
                 cohort,
                 region,
                 sort,
-                _page(format, page, page_size),
+                requested_page(format, page, page_size),
             )
         )
         if format == "csv":
@@ -330,7 +331,9 @@ def router(bus: MessageBus, tokens: ApiTokens) -> APIRouter:
     ) -> Any:
         """Everyone certification knows, by person id, with their status and since when.
         `region`: as the person's training completion named it, whatever the case."""
-        found = await bus.dispatch(People(status, cohort, region, _page(format, page, page_size)))
+        found = await bus.dispatch(
+            People(status, cohort, region, requested_page(format, page, page_size))
+        )
         if format == "csv":
             return _csv(found.items, PersonRow, "people.csv")
         return found
@@ -354,7 +357,7 @@ def router(bus: MessageBus, tokens: ApiTokens) -> APIRouter:
                 _source_token(source),
                 reason,
                 Period(from_, to),
-                _page(format, page, page_size),
+                requested_page(format, page, page_size),
             )
         )
         if format == "csv":
@@ -384,7 +387,7 @@ def router(bus: MessageBus, tokens: ApiTokens) -> APIRouter:
                 status,
                 region,
                 Period(issued_from, issued_to),
-                _page(format, page, page_size),
+                requested_page(format, page, page_size),
             )
         )
         if format == "csv":
@@ -429,10 +432,6 @@ WORKLIST_COLUMNS = (
     "missing",
 )
 SUMMARY_COLUMNS = ("measure", "key", "month", "value", "region")
-
-
-def _page(format: str, page: int, page_size: int) -> PageRequest | None:
-    return None if format == "csv" else PageRequest(page, page_size)
 
 
 def _csv(items: list[Any], model: type[BaseModel], filename: str) -> Response:

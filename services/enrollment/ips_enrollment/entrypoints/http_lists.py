@@ -22,9 +22,10 @@ from ips_shared.http import (
     PageSize,
     bearer_principal,
     csv_response,
+    requested_page,
     require,
 )
-from ips_shared.listing import Paged, PageRequest
+from ips_shared.listing import Paged
 from ips_shared.messaging.bus import MessageBus
 
 from ..commands import (
@@ -188,10 +189,6 @@ def _summary_rows(summary: Summary) -> Iterable[Mapping[str, Any]]:
             }
 
 
-def _page_of(page: int, page_size: int, format: str) -> PageRequest | None:
-    return None if format == "csv" else PageRequest(page, page_size)
-
-
 def router(bus: MessageBus, tokens: ApiTokens) -> APIRouter:
     principal = bearer_principal(tokens)
     operator = Depends(require(principal, Role.OPERATOR))
@@ -236,7 +233,7 @@ def router(bus: MessageBus, tokens: ApiTokens) -> APIRouter:
             registered=Days(registered_from, registered_to),
             trained_on=Days(trained_from, trained_to),
         )
-        found = await bus.dispatch(ListPeople(wanted, _page_of(page, page_size, format)))
+        found = await bus.dispatch(ListPeople(wanted, requested_page(format, page, page_size)))
         if format == "csv":
             return csv_response(map(_plain, found.items), PEOPLE_COLUMNS, "people.csv")
         return found
@@ -269,7 +266,7 @@ def router(bus: MessageBus, tokens: ApiTokens) -> APIRouter:
         if who.role == Role.TRAINER:
             trainer = who.name
         wanted = SessionsFilter(Days(starts_from, starts_to), online, place, trainer)
-        found = await bus.dispatch(ListSessions(wanted, _page_of(page, page_size, format)))
+        found = await bus.dispatch(ListSessions(wanted, requested_page(format, page, page_size)))
         if format == "csv":
             return csv_response(map(_plain, found.items), SESSION_COLUMNS, "ps101-sessions.csv")
         return found
@@ -302,7 +299,9 @@ def router(bus: MessageBus, tokens: ApiTokens) -> APIRouter:
         wanted = ApplicationsFilter(
             intake, status, region, Days(received_from, received_to), person_id
         )
-        found = await bus.dispatch(ListApplications(wanted, _page_of(page, page_size, format)))
+        found = await bus.dispatch(
+            ListApplications(wanted, requested_page(format, page, page_size))
+        )
         if format == "csv":
             return csv_response(map(_plain, found.items), APPLICATION_COLUMNS, "applications.csv")
         return found
@@ -324,7 +323,7 @@ def router(bus: MessageBus, tokens: ApiTokens) -> APIRouter:
         if who.role == Role.TRAINER:
             trainer = who.name
         wanted = CohortsFilter(year, season, trainer)
-        found = await bus.dispatch(ListCohorts(wanted, _page_of(page, page_size, format)))
+        found = await bus.dispatch(ListCohorts(wanted, requested_page(format, page, page_size)))
         if format == "csv":
             return csv_response(map(_plain, found.items), COHORT_COLUMNS, "cohorts.csv")
         return found
@@ -346,7 +345,7 @@ def router(bus: MessageBus, tokens: ApiTokens) -> APIRouter:
         matching row, a column per training day."""
         trainer = who.name if who.role == Role.TRAINER else None
         query = CohortRoster(
-            cohort_id, RosterFilter(needs_makeup), _page_of(page, page_size, format), trainer
+            cohort_id, RosterFilter(needs_makeup), requested_page(format, page, page_size), trainer
         )
         found = await bus.dispatch(query)
         if format == "csv":
