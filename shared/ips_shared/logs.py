@@ -141,6 +141,11 @@ def configure_logging(service: str, log_format: LogFormat = "json", level: str =
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # uvicorn, started with its own logging config (its default), gives its loggers handlers
+    # of their own that bypass this renderer: they are taken back.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
     for noisy in ("uvicorn.access",):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     structlog.contextvars.clear_contextvars()

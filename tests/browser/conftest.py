@@ -126,6 +126,7 @@ class RunningApp:
             host="127.0.0.1",
             port=self.port,
             log_level="warning",
+            log_config=None,  # the service's logging, not uvicorn's own
             lifespan="on",
         )
         self.server = uvicorn.Server(config)

@@ -1,9 +1,11 @@
 import json
 import logging
+import logging.config
 from datetime import datetime
 
 import pytest
 import structlog
+import uvicorn.config
 from pydantic import BaseModel, Field, ValidationError
 
 from ips_shared.logs import configure_logging, describe_error
@@ -215,3 +217,18 @@ def test_console_format_is_readable_text_not_json(capsys):
     assert "intake=2027-spring" in err
     with pytest.raises(json.JSONDecodeError):
         json.loads(err.splitlines()[0])
+
+
+def test_uvicorn_s_own_logging_config_is_taken_back(capsys):
+    """uvicorn started with its default config gives its loggers handlers of their own; the
+    service's logging takes them back, so its lines are rendered like every other."""
+    logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)
+    configure_logging("directory", "json")
+
+    logging.getLogger("uvicorn.error").error("standard.line")
+    (entry,) = json_lines(capsys.readouterr().err)
+    assert (entry["event"], entry["service"], entry["logger"]) == (
+        "standard.line",
+        "directory",
+        "uvicorn.error",
+    )
