@@ -4,6 +4,7 @@ not absolute numbers: runs on this kind of machine vary 10-30%.
 
     make bench                                  # SQLite, and PostgreSQL with POSTGRES_URL
     .venv/bin/python -m tests.bench.hours_throughput --events 50000
+    .venv/bin/python -m tests.bench.hours_throughput --refused 1   # every report refused
 
 Each round runs the bare consumer and then the service on each database; the report gives
 the median rate and the median ratio to the bare consumer of the same round.
@@ -51,9 +52,12 @@ PARTNERS = ("smhc", "mmc", "emhc")
 DAYS = 300
 
 
-def report(n: int, today: date) -> CloudEvent[HoursLogged]:
+def report(n: int, today: date, refused_every: int) -> CloudEvent[HoursLogged]:
+    """Every `refused_every`-th report (0: none) is about someone certification does not
+    know: refused (`unknown_person`) and answered with `HoursRejected`."""
+    unknown = refused_every and n % refused_every == 0
     logged = HoursLogged(
-        person_id=f"p-{n % PEOPLE}",
+        person_id=f"nobody-{n}" if unknown else f"p-{n % PEOPLE}",
         category=HoursCategory.VOLUNTEER_SERVICE,
         hours=Decimal("1.5"),
         activity_date=today - timedelta(days=1 + (n // PEOPLE) % DAYS),
@@ -61,10 +65,10 @@ def report(n: int, today: date) -> CloudEvent[HoursLogged]:
     return CloudEvent.wrap(logged, source=f"partner/{PARTNERS[n % len(PARTNERS)]}")
 
 
-async def publish(js: JetStreamContext, count: int) -> float:
+async def publish(js: JetStreamContext, count: int, refused_every: int) -> float:
     today, started, window = datetime.now(UTC).date(), time.perf_counter(), []
     for n in range(count):
-        event = report(n, today)
+        event = report(n, today, refused_every)
         window.append(
             await js.publish_async(
                 event.nats_subject, event.to_json(), headers={MSG_ID_HEADER: event.id}
@@ -137,25 +141,37 @@ def counted(database_url: str) -> tuple[int, int]:
 
 
 def commit_rate(database_url: str) -> float:
-    """Entries committed per second, from the first batch's commit to the last one's (the
-    service's start-up is not counted, as the bare consumer's set-up is not)."""
+    """Reports committed per second (counted or refused and answered), from the first
+    batch's commit to the last one's (the service's start-up is not counted, as the bare
+    consumer's set-up is not)."""
     engine = create_engine(database_url)
     try:
         with Session(engine) as session:
-            first, last = session.exec(
-                select(func.min(HoursEntry.recorded_at), func.max(HoursEntry.recorded_at))
-            ).one()
-            later = session.exec(
-                select(func.count())
-                .select_from(HoursEntry)
-                .where(col(HoursEntry.recorded_at) > first)
-            ).one()
-            return int(later) / (last - first).total_seconds()
+            times = [
+                session.exec(select(func.min(column), func.max(column))).one()
+                for column in (HoursEntry.recorded_at, HoursRejection.received_at)
+            ]
+            first = min(low for low, _ in times if low is not None)
+            last = max(high for _, high in times if high is not None)
+            later = sum(
+                int(
+                    session.exec(
+                        select(func.count()).select_from(table).where(col(column) > first)
+                    ).one()
+                )
+                for table, column in (
+                    (HoursEntry, HoursEntry.recorded_at),
+                    (HoursRejection, HoursRejection.received_at),
+                )
+            )
+            return later / (last - first).total_seconds()
     finally:
         engine.dispose()
 
 
-async def certification_consumer(database_url: str, nats_url: str, count: int, batch: int) -> float:
+async def certification_consumer(
+    database_url: str, nats_url: str, count: int, batch: int, refused_every: int
+) -> float:
     prepare(database_url)
     app = bootstrap(
         CertificationSettings(
@@ -168,9 +184,10 @@ async def certification_consumer(database_url: str, nats_url: str, count: int, b
     async with app.router.lifespan_context(app):
         while True:
             entries, refused = await asyncio.to_thread(counted, database_url)
-            if refused:
+            expected_refused = len(range(0, count, refused_every)) if refused_every else 0
+            if refused > expected_refused:
                 raise RuntimeError(f"{refused} reports were refused: the benchmark data is wrong")
-            if entries >= count:
+            if entries + refused >= count:
                 return await asyncio.to_thread(commit_rate, database_url)
             await asyncio.sleep(0.5)
 
@@ -189,7 +206,8 @@ def drop_postgres(server: str, name: str) -> None:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def main(count: int, batch: int, rounds: int) -> None:
+async def main(count: int, batch: int, rounds: int, refused_share: float) -> None:
+    refused_every = round(1 / refused_share) if refused_share else 0
     scratch = Path(tempfile.mkdtemp(prefix="ips-bench-"))
     server = EmbeddedNats(scratch / "nats")
     server.start()
@@ -202,7 +220,7 @@ async def main(count: int, batch: int, rounds: int) -> None:
     ratios: dict[str, list[float]] = defaultdict(list)
     try:
         await declare_streams(js, streams.ALL)  # as the admin's provisioning step does
-        published = await publish(js, count)
+        published = await publish(js, count, refused_every)
         for round_ in range(1, rounds + 1):
             # Bare and service side by side in each round: the machine's pace drifts.
             bare = await bare_consumer(js, count, batch, f"bench-bare-{round_}")
@@ -214,12 +232,16 @@ async def main(count: int, batch: int, rounds: int) -> None:
                     url, name = f"sqlite:///{scratch / f'bench-{round_}.db'}", ""
                 with contextlib.suppress(nats.js.errors.NotFoundError):  # from the start
                     await js.delete_consumer(streams.HOURS.name, "hours-logged")
-                rate = await certification_consumer(url, server.url, count, batch)
+                rate = await certification_consumer(url, server.url, count, batch, refused_every)
                 if name:
                     drop_postgres(str(postgres), name)
                 rates[label].append(rate)
                 ratios[label].append(rate / bare)
-        print(f"\n{count} HoursLogged events, {rounds} rounds; medians, and each round's ratio\n")
+        refused = f", 1 in {refused_every} refused" if refused_every else ""
+        print(
+            f"\n{count} HoursLogged events{refused}, {rounds} rounds; medians, and each"
+            " round's ratio\n"
+        )
         print(f"publish (publish_async window): {published:,.0f} msgs/s")
         print(f"{'path':<72} {'msgs/s':>8} {'vs bare':>8}  rounds")
         print(f"{bare_label:<72} {median(rates[bare_label]):>8,.0f} {1:>8.2f}")
@@ -239,5 +261,11 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--batch", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--refused",
+        type=float,
+        default=0.0,
+        help="share of reports about unknown people (refused and answered), e.g. 0.05 or 1",
+    )
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.events, arguments.batch, arguments.rounds))
+    asyncio.run(main(arguments.events, arguments.batch, arguments.rounds, arguments.refused))

@@ -46,6 +46,7 @@ def record_hours(
     today, now = calendar.today(), calendar.now()
     accepted: list[CloudEvent[HoursLogged]] = []
     refused: list[CloudEvent[HoursLogged]] = []
+    refusals: list[repository.Refusal] = []
     for event in events:
         data = event.data
         key = (data.person_id, data.activity_date, event.source)
@@ -58,11 +59,13 @@ def record_hours(
         )
         if rejection is not None:
             token = subjects.source_token(event.source)
-            _reject(uow, event.id, token, rejection, calendar, cause=event, report=data)
+            _answer(uow, event.id, token, rejection, cause=event)
+            refusals.append((event.id, token, rejection, data))
             refused.append(event)
             continue
         totals[key] += data.hours
         accepted.append(event)
+    repository.add_rejections(db, refusals, now)
     repository.add_hours(db, accepted, now)
     people_with_news = {event.data.person_id for event in accepted}
     _check_soon(uow, people_with_news, today, wake_scheduler, new_hours=True)
@@ -74,7 +77,9 @@ def answer_bad_report(message: BadMessage, uow: UnitOfWork, *, calendar: Calenda
     could be read from it, so the answer has no cause)."""
     token = message.subject.rsplit(".", 1)[-1]
     rejection = bad_report(message.code, message.reason)
-    _reject(uow, message.event_id or "unreadable", token, rejection, calendar, cause=None)
+    event_id = message.event_id or "unreadable"
+    repository.add_rejections(uow.session, [(event_id, token, rejection, None)], calendar.now())
+    _answer(uow, event_id, token, rejection, cause=None)
 
 
 def void_hours(
@@ -113,17 +118,15 @@ def void_hours(
     return entry.source
 
 
-def _reject(
+def _answer(
     uow: UnitOfWork,
     event_id: str,
     token: str,
     rejection: Rejection,
-    calendar: Calendar,
     *,
     cause: CloudEvent[Any] | None,
-    report: HoursLogged | None = None,
 ) -> None:
-    repository.add_rejection(uow.session, event_id, token, rejection, calendar.now(), report)
+    """`HoursRejected` to the source that reported, on its own subject."""
     uow.emit(
         HoursRejected(
             rejected_event_id=event_id,
