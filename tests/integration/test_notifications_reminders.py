@@ -33,6 +33,7 @@ from .test_notifications_delivery import (
     Clock,
     contact,
     header,
+    next_local,
     notices,
     notifications,
     wrap,
@@ -89,7 +90,7 @@ def reminder_states(database_url: str) -> dict[tuple[str, str], tuple[str, str |
 async def test_the_day_before_each_training_day_the_cohort_is_reminded_once(
     jetstream: JetStreamContext, database_url: str, nats_url: str, mail_sink: Any
 ) -> None:
-    start = local(datetime.now(UTC), time(12, 0), 0)
+    start = next_local(datetime.now(UTC), time(12, 0))  # ahead of the events' real times
     clock = Clock(start)
     day_1 = local(start, time(9, 0), 3)
     day_2 = local(start, time(9, 0), 5)
@@ -168,7 +169,7 @@ async def test_a_reminder_not_sent_yet_for_a_moved_day_is_dropped_and_opting_out
     mail_sink: Any,
     text_sink: Any,
 ) -> None:
-    start = local(datetime.now(UTC), time(22, 0), 0)  # quiet hours: texts wait for 08:00
+    start = next_local(datetime.now(UTC), time(22, 0))  # quiet hours: texts wait for 08:00
     clock = Clock(start)
     texting = {"phone": "+12075550100", "preferred_channel": "sms", "sms_consent": True}
     async with notifications(

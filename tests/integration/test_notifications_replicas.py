@@ -33,6 +33,7 @@ from .test_notifications_delivery import (
     contact,
     crashed_attempt,
     header,
+    next_local,
     notices,
     notifications,
     wrap,
@@ -58,7 +59,7 @@ def submitted(person: str, application: str) -> Any:
 async def test_two_replicas_send_each_notification_once(
     jetstream: JetStreamContext, database_url: str, nats_url: str, mail_sink: Any
 ) -> None:
-    start = local(datetime.now(UTC), time(12, 0), 0)
+    start = next_local(datetime.now(UTC), time(12, 0))  # ahead of the events' real times
     clock = Clock(start)
     people = [f"p-{number:02d}" for number in range(PEOPLE)]
     async with AsyncExitStack() as stack:
