@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -337,13 +337,27 @@ def _drop_reminders(
     session.execute(query.values(state=State.SKIPPED, outcome_code=str(why)))
 
 
+REMIND_ON_REACH = timedelta(days=2)
+
+
 def days_to_remind(session: Session, today: date, now: datetime) -> list[tuple[TrainingDay, str]]:
     """Training days whose reminder date has come (through the index) and that have not
-    begun, with each person in their cohort."""
+    begun, with each person in their cohort.
+
+    The index is read between two dates: a day that has not begun is today or later, so
+    its reminder date (the day before) is no earlier than yesterday. Read only from above
+    (`remind_on <= today`), the range held every training day ever scheduled: the work
+    grew with the years and the people, not with the reminders due, and on PostgreSQL the
+    estimate it gave made the join read every cohort member. The reach keeps a day more,
+    for a reminder date stored under another zone setting (a day apart at most)."""
     query = (
         select(TrainingDay, CohortMember.person_id)
         .join(CohortMember, col(CohortMember.cohort_id) == col(TrainingDay.cohort_id))
-        .where(col(TrainingDay.remind_on) <= today, col(TrainingDay.starts_at) > now)
+        .where(
+            col(TrainingDay.remind_on) <= today,
+            col(TrainingDay.remind_on) >= today - REMIND_ON_REACH,
+            col(TrainingDay.starts_at) > now,
+        )
         .order_by(col(TrainingDay.starts_at))
     )
     return [(day, person_id) for day, person_id in session.exec(query)]
